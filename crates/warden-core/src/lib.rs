@@ -13,6 +13,7 @@
 //! This crate knows nothing of wasmtime, sockets or files.
 
 pub mod chain;
+pub mod config;
 pub mod content;
 pub mod plugin_config;
 pub mod provider;

@@ -32,9 +32,11 @@ struct Keyword {
     case_sensitive: bool,
 }
 
-const SCHEMA: &str = r#"{"type":"object","additionalProperties":false,"required":["words"],
-"properties":{"words":{"type":"array","items":{"type":"string","minLength":1}},
-"action":{"enum":["block","warn"]},"case_sensitive":{"type":"boolean"}}}"#;
+const SCHEMA: &str = concat!(
+    r#"{"type":"object","additionalProperties":false,"required":["words"],"properties":{"#,
+    r#""words":{"type":"array","items":{"type":"string","minLength":1}},"#,
+    r#""action":{"enum":["block","warn"]},"case_sensitive":{"type":"boolean"}}}"#,
+);
 
 impl Keyword {
     fn scan(&self, content: &Content) -> Verdict {

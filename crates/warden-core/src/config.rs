@@ -1,0 +1,195 @@
+//! `warden.toml`: the whole file, `${ENV_VAR}` interpolation, and validation that
+//! reports every error with its path. Sections for servers and policies join as the
+//! gateway grows; unknown keys are always refused (`deny_unknown_fields`).
+
+use crate::plugin_config::{ConfigError, ConfigErrors, PluginSpec, RawPluginSpec, validate_plugins};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Engine-wide sandbox settings (`[sandbox]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    /// Largest memory any plugin may be given, in MiB.
+    pub max_memory_mib: u32,
+    /// Plugin instances alive at once, across all plugins.
+    pub max_instances: u32,
+    /// Native stack for plugin code, in KiB.
+    pub max_wasm_stack_kib: u32,
+    /// Keep precompiled plugins on disk (in `cache_dir`, else the user cache dir).
+    pub cache: bool,
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig { max_memory_mib: 512, max_instances: 256, max_wasm_stack_kib: 512, cache: true, cache_dir: None }
+    }
+}
+
+/// `warden.toml` as written.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub sandbox: SandboxConfig,
+    #[serde(default)]
+    pub plugins: Vec<RawPluginSpec>,
+}
+
+/// A validated config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub sandbox: SandboxConfig,
+    pub plugins: Vec<PluginSpec>,
+}
+
+impl Config {
+    /// Parse and validate `text`, replacing `${NAME}` in strings with `env(NAME)`
+    /// (`$$` is a literal `$`).
+    pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+        let one = |path: &str, message: String| ConfigErrors(vec![ConfigError { path: path.into(), message }]);
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| one("warden.toml", e.to_string()))?;
+        let mut errors = Vec::new();
+        interpolate(&mut value, &mut String::new(), env, &mut errors);
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        let raw = RawConfig::deserialize(value).map_err(|e| one("warden.toml", e.to_string()))?;
+        let plugins = validate_plugins(&raw.plugins);
+        let mut errors = plugins.as_ref().err().map(|e| e.0.clone()).unwrap_or_default();
+        let s = &raw.sandbox;
+        if !(1..=4096).contains(&s.max_memory_mib) {
+            errors.push(ConfigError { path: "sandbox.max_memory_mib".into(), message: format!("{} is outside 1..=4096", s.max_memory_mib) });
+        }
+        if !(1..=10_000).contains(&s.max_instances) {
+            errors.push(ConfigError { path: "sandbox.max_instances".into(), message: format!("{} is outside 1..=10000", s.max_instances) });
+        }
+        if !(64..=65_536).contains(&s.max_wasm_stack_kib) {
+            errors.push(ConfigError { path: "sandbox.max_wasm_stack_kib".into(), message: format!("{} is outside 64..=65536", s.max_wasm_stack_kib) });
+        }
+        for (i, p) in raw.plugins.iter().enumerate() {
+            if p.limits.memory_mib > s.max_memory_mib {
+                errors.push(ConfigError {
+                    path: format!("plugins[{i}].limits.memory_mib"),
+                    message: format!("{} exceeds sandbox.max_memory_mib = {}", p.limits.memory_mib, s.max_memory_mib),
+                });
+            }
+        }
+        match plugins {
+            Ok(plugins) if errors.is_empty() => Ok(Config { sandbox: raw.sandbox, plugins }),
+            _ => {
+                errors.sort_by(|a, b| a.path.cmp(&b.path));
+                Err(ConfigErrors(errors))
+            }
+        }
+    }
+}
+
+fn interpolate(v: &mut toml::Value, path: &mut String, env: &dyn Fn(&str) -> Option<String>, errors: &mut Vec<ConfigError>) {
+    match v {
+        toml::Value::String(s) if s.contains('$') => match substitute(s, env) {
+            Ok(new) => *s = new,
+            Err(message) => errors.push(ConfigError { path: path.clone(), message }),
+        },
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                interpolate(item, path, env, errors);
+                path.truncate(len);
+            }
+        }
+        toml::Value::Table(t) => {
+            for (k, item) in t.iter_mut() {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                interpolate(item, path, env, errors);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replace `${NAME}` with the variable's value; `$$` is a literal `$`. The error
+/// names the variable, never a value.
+fn substitute(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if let Some(r) = rest.strip_prefix("$$") {
+            out.push('$');
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("${") {
+            let end = r.find('}').ok_or_else(|| "unterminated ${ in string".to_string())?;
+            let name = &r[..end];
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!("${{{name}}} is not a valid variable reference"));
+            }
+            out.push_str(&env(name).ok_or_else(|| format!("environment variable {name} is not set"))?);
+            rest = &r[end + 1..];
+        } else {
+            out.push('$');
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        (name == "TOKEN").then(|| "s3cret".to_string())
+    }
+
+    #[test]
+    fn env_vars_are_interpolated_in_strings() {
+        let c = Config::parse(
+            "[[plugins]]\nname = \"a\"\nkind = \"guardrail\"\nsource = \"builtin:a\"\nconfig = { key = \"${TOKEN}\", price = \"$$5\" }\n",
+            &env,
+        )
+        .expect("valid");
+        assert_eq!(c.plugins[0].config["key"], "s3cret");
+        assert_eq!(c.plugins[0].config["price"], "$5");
+    }
+
+    #[test]
+    fn missing_env_var_is_an_error_at_its_path_without_values() {
+        let err = Config::parse("[[plugins]]\nname = \"a\"\nkind = \"auth\"\nsource = \"builtin:a\"\nconfig = { k = \"${NOPE}\" }\n", &env)
+            .expect_err("missing var");
+        assert_eq!(err.to_string(), "plugins[0].config.k: environment variable NOPE is not set");
+    }
+
+    #[test]
+    fn sandbox_and_plugin_errors_are_reported_together() {
+        let err = Config::parse(
+            "[sandbox]\nmax_memory_mib = 32\n[[plugins]]\nname = \"a\"\nkind = \"auth\"\nsource = \"builtin:a\"\nlimits = { memory_mib = 64, fuel = 0 }\n",
+            &env,
+        )
+        .expect_err("invalid");
+        let paths: Vec<_> = err.0.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["plugins[0].limits.fuel", "plugins[0].limits.memory_mib"]);
+    }
+
+    #[test]
+    fn unknown_sections_are_refused() {
+        let err = Config::parse("[sandboxx]\n", &env).expect_err("unknown");
+        assert!(err.to_string().contains("sandboxx"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_default_config_is_valid() {
+        let text = include_str!("../../../config/warden.toml");
+        let c = Config::parse(text, &|_| None).expect("default config valid");
+        assert!(!c.plugins.is_empty());
+    }
+}

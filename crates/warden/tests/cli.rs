@@ -1,0 +1,139 @@
+//! The real `warden` binary: `--help` everywhere, `plugin inspect` on a component
+//! built from source, `check` on good, bad and fallback configs.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn warden(args: &[&str]) -> Output {
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
+    Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(args)
+        .env("XDG_CACHE_HOME", cache)
+        .env_remove("WARDEN_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("warden runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn write_config(name: &str, body: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, body).expect("write config");
+    path
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [&["--help"][..], &["serve", "--help"], &["check", "--help"], &["plugin", "--help"], &["plugin", "inspect", "--help"]] {
+        let o = warden(args);
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{args:?}: {err}");
+        assert!(out.contains("Usage: warden"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn plugin_inspect_prints_world_exports_imports_and_describe() {
+    let o = warden(&["plugin", "inspect", warden_fixtures::GUARD_KEYWORD]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    for expected in [
+        "world:    guardrail-provider",
+        "warden:plugin/input-guardrail@0.1.0",
+        "wasi:cli/environment@",
+        "sandbox:  loads with no grants",
+        "name:        guard-keyword",
+        "stages:      input, output, tool",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    let bytes = std::fs::read(warden_fixtures::GUARD_KEYWORD).expect("fixture");
+    assert!(out.contains(&format!("size:     {} bytes", bytes.len())));
+
+    let o = warden(&["plugin", "inspect", "--json", warden_fixtures::HOSTILE_NET]);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(report["world"], "guardrail-provider");
+    assert!(report["refused"].as_str().is_some_and(|r| r.contains("wasi:sockets/")), "{report}");
+}
+
+#[test]
+fn plugin_inspect_of_a_non_component_fails_cleanly() {
+    let path = write_config("not-a-component.wasm", "hello");
+    let o = warden(&["plugin", "inspect", path.to_str().expect("utf-8 path")]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("not a valid component"), "{err}");
+}
+
+#[test]
+fn check_accepts_the_default_config() {
+    let o = warden(&["check"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("ok       keyword"), "{out}");
+}
+
+#[test]
+fn check_reports_every_config_error_with_its_path() {
+    let path = write_config(
+        "bad.toml",
+        r#"
+[[plugins]]
+name = "kw"
+kind = "guardrail"
+source = "builtin:guard-keyword"
+limits = { deadline_ms = 0, memory_mib = 100000 }
+grants = { http_hosts = ["https://x.example/path"] }
+"#,
+    );
+    let o = warden(&["check", "--config", path.to_str().expect("utf-8 path")]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for p in ["plugins[0].limits.deadline_ms", "plugins[0].limits.memory_mib", "plugins[0].grants.http_hosts[0]"] {
+        assert!(err.contains(p), "missing {p} in {err}");
+    }
+}
+
+#[test]
+fn check_reports_a_fallback_to_the_builtin_and_fails() {
+    let path = write_config(
+        "fallback.toml",
+        r#"
+[[plugins]]
+name = "guard-keyword"
+kind = "guardrail"
+source = "/nonexistent/custom-keyword.wasm"
+config = { words = ["x"] }
+"#,
+    );
+    let o = warden(&["check", "--config", path.to_str().expect("utf-8 path")]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("FALLBACK guard-keyword: wanted /nonexistent/custom-keyword.wasm, using builtin:guard-keyword"), "{out}");
+    assert!(err.contains("ERROR") && err.contains("using its fallback"), "the fallback is logged as an error: {err}");
+}
+
+#[test]
+fn check_refuses_a_pinned_plugin_whose_digest_differs() {
+    let path = write_config(
+        "pinned.toml",
+        &format!(
+            r#"
+[[plugins]]
+name = "custom"
+kind = "guardrail"
+source = "{}"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+config = {{ words = ["x"] }}
+"#,
+            warden_fixtures::GUARD_KEYWORD
+        ),
+    );
+    let o = warden(&["check", "--config", path.to_str().expect("utf-8 path")]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("sha256 mismatch"), "{err}");
+}
