@@ -25,7 +25,8 @@ fn main() {
         })
         .collect();
     names.sort();
-    let mut src = String::from("/// The plugins embedded in this binary, by name.\npub const BUILTINS: &[(&str, &[u8])] = &[\n");
+    let mut src =
+        String::from("/// The plugins embedded in this binary, by name.\npub const BUILTINS: &[(&str, &[u8])] = &[\n");
     for name in names {
         let path = warden_wasm_build::artifact(&dir, &name);
         assert!(path.exists(), "{} was not built", path.display());

@@ -6,11 +6,11 @@
 //! can change the outcome, and the payload will not be used. A guardrail that fails
 //! counts as a block (`fail_closed`, the default) or as a warning (`fail_open`).
 
+use crate::FailureMode;
 use crate::content::{Content, ContentForms, apply_edits};
 pub use crate::provider::Stage;
 use crate::provider::{FailureKind, Guardrail, ProviderError};
 use crate::verdict::{Action, CallContext, Finding, Verdict};
-use crate::FailureMode;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -84,9 +84,8 @@ impl GuardrailChain {
             restore: Vec::new(),
             steps: Vec::new(),
         };
-        let joined: Vec<usize> = (0..self.entries.len())
-            .filter(|&i| self.entries[i].guardrail.info().stages.contains(stage))
-            .collect();
+        let joined: Vec<usize> =
+            (0..self.entries.len()).filter(|&i| self.entries[i].guardrail.info().stages.contains(stage)).collect();
         let forms = joined
             .iter()
             .fold(ContentForms::default(), |f, &i| f.union(self.entries[i].guardrail.info().content_forms));
@@ -212,22 +211,39 @@ mod tests {
         }
         async fn restore(&self, _: &CallContext, state: &[u8], c: &Content) -> Result<Vec<TextEdit>, ProviderError> {
             let original = String::from_utf8_lossy(state).into_owned();
-            Ok(c.texts.iter().filter(|t| t.text == "<X>").map(|t| TextEdit { path: t.path.clone(), text: original.clone() }).collect())
+            Ok(c.texts
+                .iter()
+                .filter(|t| t.text == "<X>")
+                .map(|t| TextEdit { path: t.path.clone(), text: original.clone() })
+                .collect())
         }
     }
 
     fn redact_secret(c: &Content) -> Result<Verdict, ProviderError> {
-        let edits: Vec<_> = c.texts.iter().filter(|t| t.text == "secret").map(|t| TextEdit { path: t.path.clone(), text: "<X>".into() }).collect();
+        let edits: Vec<_> = c
+            .texts
+            .iter()
+            .filter(|t| t.text == "secret")
+            .map(|t| TextEdit { path: t.path.clone(), text: "<X>".into() })
+            .collect();
         if edits.is_empty() {
             return Ok(Verdict::Allow);
         }
-        Ok(Verdict::Redact(Redaction { edits, restore_state: b"secret".to_vec(), findings: vec![Finding::new("t.secret", "redacted")] }))
+        Ok(Verdict::Redact(Redaction {
+            edits,
+            restore_state: b"secret".to_vec(),
+            findings: vec![Finding::new("t.secret", "redacted")],
+        }))
     }
     fn warn_always(_: &Content) -> Result<Verdict, ProviderError> {
         Ok(Verdict::Warn(vec![Finding::new("t.warn", "noted")]))
     }
     fn block_on_x(c: &Content) -> Result<Verdict, ProviderError> {
-        Ok(if c.texts.iter().any(|t| t.text.contains("<X>")) { Verdict::Block(vec![Finding::new("t.block", "saw X")]) } else { Verdict::Allow })
+        Ok(if c.texts.iter().any(|t| t.text.contains("<X>")) {
+            Verdict::Block(vec![Finding::new("t.block", "saw X")])
+        } else {
+            Verdict::Allow
+        })
     }
     fn fail(_: &Content) -> Result<Verdict, ProviderError> {
         Err(ProviderError::new("failing", FailureKind::Trap, "boom"))
@@ -247,7 +263,11 @@ mod tests {
         assert!(steps.iter().all(|s| s.error.is_none()));
 
         // A guardrail after the redaction sees the placeholder, and its block wins.
-        let chain = GuardrailChain::new(vec![native("redact", redact_secret), native("block", block_on_x), native("warn", warn_always)]);
+        let chain = GuardrailChain::new(vec![
+            native("redact", redact_secret),
+            native("block", block_on_x),
+            native("warn", warn_always),
+        ]);
         let out = chain.run(Stage::Input, &ctx, json!(["secret"])).await;
         assert_eq!(out.action, Action::Block);
         assert_eq!(out.steps.len(), 2, "a block ends the chain");
@@ -270,16 +290,23 @@ mod tests {
     #[tokio::test]
     async fn a_bad_edit_is_a_plugin_failure() {
         fn bad_edit(_: &Content) -> Result<Verdict, ProviderError> {
-            Ok(Verdict::Redact(Redaction { edits: vec![TextEdit { path: "/nope".into(), text: "".into() }], ..Default::default() }))
+            Ok(Verdict::Redact(Redaction {
+                edits: vec![TextEdit { path: "/nope".into(), text: "".into() }],
+                ..Default::default()
+            }))
         }
-        let out = GuardrailChain::new(vec![native("bad", bad_edit)]).run(Stage::Input, &CallContext::default(), json!({})).await;
+        let out = GuardrailChain::new(vec![native("bad", bad_edit)])
+            .run(Stage::Input, &CallContext::default(), json!({}))
+            .await;
         assert_eq!(out.action, Action::Block);
         assert_eq!(out.steps[0].error.as_ref().map(|e| e.kind), Some(FailureKind::InvalidOutput));
     }
 
     #[tokio::test]
     async fn guardrails_not_joining_the_stage_are_skipped() {
-        let out = GuardrailChain::new(vec![native("block", block_on_x)]).run(Stage::Tool, &CallContext::default(), json!("<X>")).await;
+        let out = GuardrailChain::new(vec![native("block", block_on_x)])
+            .run(Stage::Tool, &CallContext::default(), json!("<X>"))
+            .await;
         assert_eq!(out.action, Action::Allow);
         assert!(out.steps.is_empty());
     }

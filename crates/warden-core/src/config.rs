@@ -60,13 +60,22 @@ impl Config {
         let mut errors = plugins.as_ref().err().map(|e| e.0.clone()).unwrap_or_default();
         let s = &raw.sandbox;
         if !(1..=4096).contains(&s.max_memory_mib) {
-            errors.push(ConfigError { path: "sandbox.max_memory_mib".into(), message: format!("{} is outside 1..=4096", s.max_memory_mib) });
+            errors.push(ConfigError {
+                path: "sandbox.max_memory_mib".into(),
+                message: format!("{} is outside 1..=4096", s.max_memory_mib),
+            });
         }
         if !(1..=10_000).contains(&s.max_instances) {
-            errors.push(ConfigError { path: "sandbox.max_instances".into(), message: format!("{} is outside 1..=10000", s.max_instances) });
+            errors.push(ConfigError {
+                path: "sandbox.max_instances".into(),
+                message: format!("{} is outside 1..=10000", s.max_instances),
+            });
         }
         if !(64..=65_536).contains(&s.max_wasm_stack_kib) {
-            errors.push(ConfigError { path: "sandbox.max_wasm_stack_kib".into(), message: format!("{} is outside 64..=65536", s.max_wasm_stack_kib) });
+            errors.push(ConfigError {
+                path: "sandbox.max_wasm_stack_kib".into(),
+                message: format!("{} is outside 64..=65536", s.max_wasm_stack_kib),
+            });
         }
         for (i, p) in raw.plugins.iter().enumerate() {
             if p.limits.memory_mib > s.max_memory_mib {
@@ -86,7 +95,12 @@ impl Config {
     }
 }
 
-fn interpolate(v: &mut toml::Value, path: &mut String, env: &dyn Fn(&str) -> Option<String>, errors: &mut Vec<ConfigError>) {
+fn interpolate(
+    v: &mut toml::Value,
+    path: &mut String,
+    env: &dyn Fn(&str) -> Option<String>,
+    errors: &mut Vec<ConfigError>,
+) {
     match v {
         toml::Value::String(s) if s.contains('$') => match substitute(s, env) {
             Ok(new) => *s = new,
@@ -164,8 +178,11 @@ mod tests {
 
     #[test]
     fn missing_env_var_is_an_error_at_its_path_without_values() {
-        let err = Config::parse("[[plugins]]\nname = \"a\"\nkind = \"auth\"\nsource = \"builtin:a\"\nconfig = { k = \"${NOPE}\" }\n", &env)
-            .expect_err("missing var");
+        let err = Config::parse(
+            "[[plugins]]\nname = \"a\"\nkind = \"auth\"\nsource = \"builtin:a\"\nconfig = { k = \"${NOPE}\" }\n",
+            &env,
+        )
+        .expect_err("missing var");
         assert_eq!(err.to_string(), "plugins[0].config.k: environment variable NOPE is not set");
     }
 

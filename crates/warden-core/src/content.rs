@@ -64,11 +64,8 @@ impl Content {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let texts = texts
-            .into_iter()
-            .enumerate()
-            .map(|(i, t)| TextItem { path: format!("/{i}"), text: t.into() })
-            .collect();
+        let texts =
+            texts.into_iter().enumerate().map(|(i, t)| TextItem { path: format!("/{i}"), text: t.into() }).collect();
         Content { texts, json: String::new() }
     }
 

@@ -24,8 +24,8 @@ pub use chain::{ChainEntry, ChainOutcome, GuardrailChain, RestoreToken};
 pub use content::{Content, ContentForms, TextEdit, TextItem};
 pub use plugin_config::{FailureMode, Grants, Isolation, Limits, PluginKind, PluginSpec, Source};
 pub use provider::{
-    AuditEvent, AuthError, AuthProvider, AuthRequest, FailureKind, Guardrail, Outcome, PluginInfo,
-    ProviderError, Stage, Stages, TelemetrySink, Transport,
+    AuditEvent, AuthError, AuthProvider, AuthRequest, FailureKind, Guardrail, Outcome, PluginInfo, ProviderError,
+    Stage, Stages, TelemetrySink, Transport,
 };
 pub use registry::{PluginLoader, Provider, Registry, RegistryError};
 pub use verdict::{Action, CallContext, Finding, Principal, Redaction, Span, Verdict};

@@ -82,13 +82,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            fuel: 1_000_000_000,
-            deadline_ms: 1_000,
-            memory_mib: 64,
-            max_output_kib: 1024,
-            max_instances: 16,
-        }
+        Limits { fuel: 1_000_000_000, deadline_ms: 1_000, memory_mib: 64, max_output_kib: 1024, max_instances: 16 }
     }
 }
 
@@ -337,11 +331,7 @@ fn check_host(h: &str) -> Result<(), String> {
     let host_ok = !host.is_empty()
         && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '[' || c == ']' || c == ':');
     let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok());
-    if host_ok && port_ok {
-        Ok(())
-    } else {
-        Err(format!("{h:?} is not a host or host:port (no scheme, no path)"))
-    }
+    if host_ok && port_ok { Ok(()) } else { Err(format!("{h:?} is not a host or host:port (no scheme, no path)")) }
 }
 
 #[cfg(test)]

@@ -120,12 +120,7 @@ pub trait Guardrail: Send + Sync {
     fn info(&self) -> &PluginInfo;
 
     /// Check a payload at `stage`. Only called for stages in `info().stages`.
-    async fn check(
-        &self,
-        stage: Stage,
-        ctx: &CallContext,
-        content: &Content,
-    ) -> Result<Verdict, ProviderError>;
+    async fn check(&self, stage: Stage, ctx: &CallContext, content: &Content) -> Result<Verdict, ProviderError>;
 
     /// Undo this provider's own redaction in a result, from its `restore_state`.
     async fn restore(

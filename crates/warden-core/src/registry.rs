@@ -6,9 +6,9 @@
 //! listed in [`Registry::fallbacks`] so `warden check` can show it. With no fallback,
 //! startup fails: a gateway never runs silently without a guardrail it was given.
 
+use crate::FailureMode;
 use crate::plugin_config::{Fallback, PluginKind, PluginSpec, Source};
 use crate::provider::{AuthProvider, Guardrail, TelemetrySink};
-use crate::FailureMode;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -86,13 +86,19 @@ impl Registry {
                 Err(reason) => {
                     let fallback = match &spec.fallback {
                         Fallback::Builtin(name) => Some(Source::Builtin(name.clone())),
-                        Fallback::Default if spec.source != Source::Builtin(spec.name.clone()) && loader.has_builtin(&spec.name) => {
+                        Fallback::Default
+                            if spec.source != Source::Builtin(spec.name.clone()) && loader.has_builtin(&spec.name) =>
+                        {
                             Some(Source::Builtin(spec.name.clone()))
                         }
                         Fallback::Default | Fallback::None => None,
                     };
                     let Some(fallback) = fallback.filter(|f| *f != spec.source) else {
-                        return Err(RegistryError::Load { plugin: spec.name.clone(), source_desc: spec.source.to_string(), reason });
+                        return Err(RegistryError::Load {
+                            plugin: spec.name.clone(),
+                            source_desc: spec.source.to_string(),
+                            reason,
+                        });
                     };
                     tracing::error!(
                         plugin = %spec.name, wanted = %spec.source, using = %fallback, %reason,

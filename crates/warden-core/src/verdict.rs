@@ -46,13 +46,7 @@ pub struct Finding {
 impl Finding {
     /// A finding about the whole payload with full confidence.
     pub fn new(detector: impl Into<String>, message: impl Into<String>) -> Self {
-        Finding {
-            detector: detector.into(),
-            message: message.into(),
-            path: String::new(),
-            span: None,
-            score: 1.0,
-        }
+        Finding { detector: detector.into(), message: message.into(), path: String::new(), span: None, score: 1.0 }
     }
 }
 
@@ -106,15 +100,11 @@ impl Verdict {
 
     /// Total bytes of caller-visible text, for the host's output-size cap.
     pub fn approx_size(&self) -> usize {
-        let findings: usize = self
-            .findings()
-            .iter()
-            .map(|f| f.detector.len() + f.message.len() + f.path.len() + 16)
-            .sum();
+        let findings: usize =
+            self.findings().iter().map(|f| f.detector.len() + f.message.len() + f.path.len() + 16).sum();
         let edits = match self {
             Verdict::Redact(r) => {
-                r.restore_state.len()
-                    + r.edits.iter().map(|e| e.path.len() + e.text.len()).sum::<usize>()
+                r.restore_state.len() + r.edits.iter().map(|e| e.path.len() + e.text.len()).sum::<usize>()
             }
             _ => 0,
         };

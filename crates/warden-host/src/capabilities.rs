@@ -57,7 +57,11 @@ pub fn audit_imports(plugin: &str, engine: &Engine, component: &Component, grant
         return Ok(());
     }
     let detail = refused.iter().map(|(n, h)| format!("{n}{h}")).collect::<Vec<_>>().join(", ");
-    Err(Error::ForbiddenImport { plugin: plugin.to_string(), imports: refused.into_iter().map(|(n, _)| n).collect(), detail })
+    Err(Error::ForbiddenImport {
+        plugin: plugin.to_string(),
+        imports: refused.into_iter().map(|(n, _)| n).collect(),
+        detail,
+    })
 }
 
 fn hint(base: &str) -> &'static str {

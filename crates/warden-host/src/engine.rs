@@ -34,12 +34,7 @@ pub struct HostConfig {
 
 impl Default for HostConfig {
     fn default() -> Self {
-        HostConfig {
-            max_memory_mib: 512,
-            max_instances: 256,
-            max_wasm_stack_kib: 512,
-            cache_dir: default_cache_dir(),
-        }
+        HostConfig { max_memory_mib: 512, max_instances: 256, max_wasm_stack_kib: 512, cache_dir: default_cache_dir() }
     }
 }
 

@@ -35,16 +35,13 @@ impl Loader {
     /// The bytes a source names, with a pinned digest checked.
     pub fn read(&self, plugin: &str, source: &Source) -> crate::Result<Vec<u8>> {
         match source {
-            Source::Builtin(name) => self
-                .builtins
-                .iter()
-                .find(|b| b.name == name)
-                .map(|b| b.bytes.to_vec())
-                .ok_or_else(|| Error::Read {
+            Source::Builtin(name) => {
+                self.builtins.iter().find(|b| b.name == name).map(|b| b.bytes.to_vec()).ok_or_else(|| Error::Read {
                     plugin: plugin.to_string(),
                     path: source.to_string(),
                     source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such builtin plugin"),
-                }),
+                })
+            }
             Source::File { path, sha256 } => {
                 let bytes = std::fs::read(path).map_err(|e| Error::Read {
                     plugin: plugin.to_string(),

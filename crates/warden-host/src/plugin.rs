@@ -104,10 +104,10 @@ impl Plugin {
         let component = compile(host, &spec.name, &digest, bytes).await?;
         audit_imports(&spec.name, host.engine(), &component, &spec.grants)?;
         let mut plugin = Plugin::unloaded(host, spec, &component, digest)?;
-        let mut first = plugin.instantiate_unconfigured().await.map_err(|e| Error::Instantiate {
-            plugin: spec.name.clone(),
-            reason: e.message,
-        })?;
+        let mut first = plugin
+            .instantiate_unconfigured()
+            .await
+            .map_err(|e| Error::Instantiate { plugin: spec.name.clone(), reason: e.message })?;
         plugin.info = plugin.describe(&mut first).await?;
         plugin.configure(&mut first).await.map_err(|e| match e.kind {
             FailureKind::Reported => Error::Configure { plugin: spec.name.clone(), reason: e.message },
@@ -121,12 +121,16 @@ impl Plugin {
 
     /// Link `component` for `spec`'s world without auditing imports or configuring:
     /// only for [`crate::inspect`], which calls nothing but `describe()`.
-    pub(crate) async fn describe_only(host: &Host, spec: &PluginSpec, component: &Component) -> Result<warden_core::PluginInfo> {
+    pub(crate) async fn describe_only(
+        host: &Host,
+        spec: &PluginSpec,
+        component: &Component,
+    ) -> Result<warden_core::PluginInfo> {
         let plugin = Plugin::unloaded(host, spec, component, [0; 32])?;
-        let mut instance = plugin.instantiate_unconfigured().await.map_err(|e| Error::Instantiate {
-            plugin: spec.name.clone(),
-            reason: e.message,
-        })?;
+        let mut instance = plugin
+            .instantiate_unconfigured()
+            .await
+            .map_err(|e| Error::Instantiate { plugin: spec.name.clone(), reason: e.message })?;
         plugin.describe(&mut instance).await
     }
 
@@ -193,7 +197,11 @@ impl Plugin {
         F: for<'a> FnOnce(&'a mut Instance) -> CallFuture<'a, R>,
     {
         // The semaphore is never closed, so acquire only fails if it were.
-        let _permit = self.permits.acquire().await.map_err(|_| self.error(FailureKind::Unavailable, "plugin is shutting down"))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| self.error(FailureKind::Unavailable, "plugin is shutting down"))?;
         let mut instance = match self.take_idle() {
             Some(i) => i,
             None => {
@@ -266,7 +274,8 @@ impl Plugin {
     }
 
     async fn describe(&self, instance: &mut Instance) -> Result<warden_core::PluginInfo> {
-        self.arm(&mut instance.store).map_err(|e| Error::Instantiate { plugin: self.name.to_string(), reason: e.message })?;
+        self.arm(&mut instance.store)
+            .map_err(|e| Error::Instantiate { plugin: self.name.to_string(), reason: e.message })?;
         let Instance { store, bindings } = instance;
         let info = match bindings {
             Bindings::Guardrail(b) => b.warden_plugin_lifecycle().call_describe(&mut *store).await,
@@ -306,14 +315,20 @@ impl Plugin {
             Some(LimitHit::Memory { desired, limit }) => {
                 return self.error(
                     FailureKind::ResourceLimit,
-                    format!("memory limit of {} MiB reached (asked for {} MiB)", limit >> 20, desired.div_ceil(1 << 20)),
+                    format!(
+                        "memory limit of {} MiB reached (asked for {} MiB)",
+                        limit >> 20,
+                        desired.div_ceil(1 << 20)
+                    ),
                 );
             }
             Some(LimitHit::Table) => return self.error(FailureKind::ResourceLimit, "table size limit reached"),
             None => {}
         }
         match e.downcast_ref::<Trap>() {
-            Some(Trap::OutOfFuel) => self.error(FailureKind::OutOfFuel, format!("used its budget of {} fuel", limits.fuel)),
+            Some(Trap::OutOfFuel) => {
+                self.error(FailureKind::OutOfFuel, format!("used its budget of {} fuel", limits.fuel))
+            }
             Some(Trap::Interrupt) => {
                 self.error(FailureKind::Deadline, format!("still running after {} ms", limits.deadline_ms))
             }

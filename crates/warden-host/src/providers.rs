@@ -8,9 +8,8 @@ use crate::plugin::{Bindings, Plugin};
 use async_trait::async_trait;
 use std::sync::Arc;
 use warden_core::{
-    AuditEvent, AuthError, AuthProvider, AuthRequest, CallContext, Content, FailureKind, Finding,
-    Guardrail, Outcome, PluginInfo, Principal, ProviderError, Redaction, Span, Stage, TelemetrySink,
-    TextEdit, Transport, Verdict,
+    AuditEvent, AuthError, AuthProvider, AuthRequest, CallContext, Content, FailureKind, Finding, Guardrail, Outcome,
+    PluginInfo, Principal, ProviderError, Redaction, Span, Stage, TelemetrySink, TextEdit, Transport, Verdict,
 };
 
 /// Build the future a call runs, with the bindings of the expected world.
@@ -68,7 +67,12 @@ impl Guardrail for WasmGuardrail {
         Ok(verdict)
     }
 
-    async fn restore(&self, ctx: &CallContext, state: &[u8], content: &Content) -> Result<Vec<TextEdit>, ProviderError> {
+    async fn restore(
+        &self,
+        ctx: &CallContext,
+        state: &[u8],
+        content: &Content,
+    ) -> Result<Vec<TextEdit>, ProviderError> {
         let (ctx, content, state) = (to_wit_ctx(ctx), to_wit_content(content), state.to_vec());
         let edits = call_world!(self.0, Guardrail, |store, b| b
             .warden_plugin_pii_handler()
@@ -103,13 +107,20 @@ impl AuthProvider for WasmAuth {
             .map_err(AuthError::Failed)?;
         match result {
             Ok(p) => {
-                let size = p.id.len() + p.scopes.iter().chain(p.attributes.iter().flat_map(|(k, v)| [k, v])).map(String::len).sum::<usize>();
+                let size = p.id.len()
+                    + p.scopes
+                        .iter()
+                        .chain(p.attributes.iter().flat_map(|(k, v)| [k, v]))
+                        .map(String::len)
+                        .sum::<usize>();
                 check_size(&self.0, size).map_err(AuthError::Failed)?;
                 Ok(Principal { id: p.id, project: p.project, scopes: p.scopes, attributes: p.attributes })
             }
             Err(wit_auth::AuthError::NoCredentials) => Err(AuthError::NoCredentials),
             Err(wit_auth::AuthError::Rejected(reason)) => Err(AuthError::Rejected(cap_message(reason))),
-            Err(wit_auth::AuthError::Failed(e)) => Err(AuthError::Failed(self.0.error(FailureKind::Reported, cap_message(e.message)))),
+            Err(wit_auth::AuthError::Failed(e)) => {
+                Err(AuthError::Failed(self.0.error(FailureKind::Reported, cap_message(e.message))))
+            }
         }
     }
 }

@@ -7,8 +7,8 @@ use serde_json::json;
 use std::sync::{Arc, OnceLock};
 use warden_core::chain::{ChainEntry, PLUGIN_FAILURE};
 use warden_core::{
-    Action, CallContext, Content, FailureKind, FailureMode, Guardrail, GuardrailChain, Isolation,
-    PluginKind, PluginSpec, Source, Stage, Verdict,
+    Action, CallContext, Content, FailureKind, FailureMode, Guardrail, GuardrailChain, Isolation, PluginKind,
+    PluginSpec, Source, Stage, Verdict,
 };
 use warden_fixtures as fx;
 use warden_host::providers::WasmGuardrail;
@@ -38,7 +38,10 @@ fn ctx() -> CallContext {
 /// The attack is contained: the chain outcome follows the failure mode, the error
 /// names the expected kind, and the next benign call gets a fresh, working instance.
 async fn assert_contained(plugin: Arc<Plugin>, mode: FailureMode, expected: FailureKind) -> String {
-    let chain = GuardrailChain::new(vec![ChainEntry { guardrail: Arc::new(WasmGuardrail(plugin.clone())), failure_mode: mode }]);
+    let chain = GuardrailChain::new(vec![ChainEntry {
+        guardrail: Arc::new(WasmGuardrail(plugin.clone())),
+        failure_mode: mode,
+    }]);
     let before = plugin.stats();
     let out = chain.run(Stage::Input, &ctx(), json!({"q": "attack"})).await;
     let error = out.steps[0].error.clone().expect("the attack failed the plugin");
@@ -264,7 +267,10 @@ async fn compiled_components_are_cached_on_disk() {
     let p = load(fx::GUARD_KEYWORD, &s).await.expect("loads");
     let dir = host().config().cache_dir.clone().expect("cache configured");
     let prefix = hex::encode(p.digest());
-    let cached = std::fs::read_dir(&dir).expect("cache dir").filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().starts_with(&prefix));
+    let cached = std::fs::read_dir(&dir)
+        .expect("cache dir")
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().starts_with(&prefix));
     assert!(cached, "no {prefix}-*.cwasm in {}", dir.display());
     // Loading again uses the cached code and behaves the same.
     let again = load(fx::GUARD_KEYWORD, &s).await.expect("loads from cache");

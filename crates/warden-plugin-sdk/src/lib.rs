@@ -37,8 +37,8 @@ pub mod bindings {
 
 pub use bindings::warden::plugin::host::{Level, log};
 pub use bindings::warden::plugin::types::{
-    CallContext, Content, ContentForms, Finding, PluginError, PluginInfo, Principal, Redaction,
-    Span, Stages, TextEdit, TextItem, Verdict,
+    CallContext, Content, ContentForms, Finding, PluginError, PluginInfo, Principal, Redaction, Span, Stages, TextEdit,
+    TextItem, Verdict,
 };
 
 /// A guardrail plugin. Only [`describe`](Guardrail::describe) and
@@ -119,9 +119,7 @@ pub fn __configure<G: Guardrail>(config_json: &str) -> Result<(), String> {
 }
 
 #[doc(hidden)]
-pub fn __with<G: Guardrail, R>(
-    f: impl FnOnce(&G) -> Result<R, PluginError>,
-) -> Result<R, PluginError> {
+pub fn __with<G: Guardrail, R>(f: impl FnOnce(&G) -> Result<R, PluginError>) -> Result<R, PluginError> {
     STATE.with(|s| match s.borrow().as_ref().and_then(|g| g.downcast_ref::<G>()) {
         Some(g) => f(g),
         None => Err(error("plugin used before configure")),

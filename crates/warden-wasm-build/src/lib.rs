@@ -36,9 +36,7 @@ const SCRUBBED_ENV: &[&str] = &[
 
 /// Where the outer build's target directory is (`CARGO_TARGET_DIR`, else `<root>/target`).
 pub fn outer_target_dir(workspace_root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root.join("target"))
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root.join("target"))
 }
 
 /// Build every `cdylib` of the workspace at `manifest` in release mode and return the
@@ -57,9 +55,7 @@ pub fn build_workspace(manifest: &Path, target_dir: &Path, watch: &[&Path]) -> R
     for var in SCRUBBED_ENV {
         cmd.env_remove(var);
     }
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot run cargo for {}: {e}", manifest.display()))?;
+    let status = cmd.status().map_err(|e| format!("cannot run cargo for {}: {e}", manifest.display()))?;
     if !status.success() {
         return Err(format!(
             "building {} for {TARGET} failed ({status}); is the target installed? \

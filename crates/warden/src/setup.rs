@@ -3,8 +3,8 @@
 
 use anyhow::{Context, Result};
 use std::path::Path;
-use warden_core::config::Config;
 use warden_core::Registry;
+use warden_core::config::Config;
 use warden_host::{Host, HostConfig, Loader};
 
 /// Read and validate the config at `path`, or the embedded default.

@@ -27,7 +27,13 @@ fn write_config(name: &str, body: &str) -> PathBuf {
 
 #[test]
 fn every_command_has_help() {
-    for args in [&["--help"][..], &["serve", "--help"], &["check", "--help"], &["plugin", "--help"], &["plugin", "inspect", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["check", "--help"],
+        &["plugin", "--help"],
+        &["plugin", "inspect", "--help"],
+    ] {
         let o = warden(args);
         let (out, err) = text(&o);
         assert!(o.status.success(), "{args:?}: {err}");
@@ -112,7 +118,10 @@ config = { words = ["x"] }
     let o = warden(&["check", "--config", path.to_str().expect("utf-8 path")]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
-    assert!(out.contains("FALLBACK guard-keyword: wanted /nonexistent/custom-keyword.wasm, using builtin:guard-keyword"), "{out}");
+    assert!(
+        out.contains("FALLBACK guard-keyword: wanted /nonexistent/custom-keyword.wasm, using builtin:guard-keyword"),
+        "{out}"
+    );
     assert!(err.contains("ERROR") && err.contains("using its fallback"), "the fallback is logged as an error: {err}");
 }
 

@@ -87,11 +87,7 @@ impl Guardrail for Keyword {
         if let Some(i) = c.words.iter().position(|w| w.is_empty()) {
             return Err(format!("words[{i}] is empty"));
         }
-        let words = if c.case_sensitive {
-            c.words
-        } else {
-            c.words.iter().map(|w| w.to_ascii_lowercase()).collect()
-        };
+        let words = if c.case_sensitive { c.words } else { c.words.iter().map(|w| w.to_ascii_lowercase()).collect() };
         Ok(Keyword { words, action: c.action, case_sensitive: c.case_sensitive })
     }
 

@@ -1,0 +1,33 @@
+# Warden tasks. `just --list` shows them all.
+
+# Run the gateway on the built-in default config.
+run *ARGS:
+    cargo run --release -- {{ARGS}}
+
+# The whole test suite (what README.md and CI run).
+test:
+    cargo test --workspace --all-targets
+
+# Unit tests only: no end-to-end runs of the binary.
+test-fast:
+    cargo test --workspace --lib
+
+# Criterion benchmarks (plugin call costs).
+bench:
+    cargo bench -p warden-host --bench plugin_call
+
+# Build the default plugins to wasm32-wasip2 (build.rs does this for `cargo build`).
+plugins:
+    cargo build --release --target wasm32-wasip2 --manifest-path plugins/Cargo.toml --target-dir target/wasm
+
+fmt:
+    cargo fmt --all
+    cd plugins && cargo fmt --all
+    cd tests/fixtures && cargo fmt --all
+
+lint:
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Exactly what CI runs.
+ci:
+    bash .ci/run
