@@ -276,3 +276,43 @@ async fn compiled_components_are_cached_on_disk() {
     let again = load(fx::GUARD_KEYWORD, &s).await.expect("loads from cache");
     assert_eq!(again.info(), p.info());
 }
+
+/// A tiny HTTP server answering 200 to every request, counting connections.
+async fn http_server() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
+            });
+        }
+    });
+    (port, hits)
+}
+
+#[tokio::test]
+async fn http_is_refused_without_a_grant_and_limited_to_granted_hosts() {
+    let err = load(fx::HOSTILE_HTTP, &spec("hostile-http")).await.err().expect("refused without a grant");
+    assert!(err.to_string().contains("wasi:http/outgoing-handler"), "{err}");
+    assert!(err.to_string().contains("grants.http_hosts"), "{err}");
+
+    let (allowed_port, allowed_hits) = http_server().await;
+    let (other_port, other_hits) = http_server().await;
+    let mut s = spec("hostile-http");
+    s.grants.http_hosts = vec![format!("127.0.0.1:{allowed_port}")];
+    let g = WasmGuardrail(load(fx::HOSTILE_HTTP, &s).await.expect("loads with the grant"));
+    let urls = [format!("http://127.0.0.1:{allowed_port}/x"), format!("http://127.0.0.1:{other_port}/x")];
+    let v = g.check(Stage::Input, &ctx(), &Content::from_texts(urls)).await.expect("runs");
+    let seen: Vec<_> = v.findings().iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(seen[0], "status=200");
+    assert!(seen[1].starts_with("error=") && seen[1].contains("HttpRequestDenied"), "{seen:?}");
+    assert_eq!(allowed_hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(other_hits.load(std::sync::atomic::Ordering::SeqCst), 0, "a denied host is never contacted");
+}
