@@ -86,13 +86,10 @@ impl Registry {
                 Err(reason) => {
                     let fallback = match &spec.fallback {
                         Fallback::Builtin(name) => Some(Source::Builtin(name.clone())),
-                        Fallback::Default
-                            if spec.source != Source::Builtin(spec.name.clone()) && loader.has_builtin(&spec.name) =>
-                        {
-                            Some(Source::Builtin(spec.name.clone()))
-                        }
+                        Fallback::Default if loader.has_builtin(&spec.name) => Some(Source::Builtin(spec.name.clone())),
                         Fallback::Default | Fallback::None => None,
                     };
+                    // Falling back to the very source that just failed would only fail again.
                     let Some(fallback) = fallback.filter(|f| *f != spec.source) else {
                         return Err(RegistryError::Load {
                             plugin: spec.name.clone(),

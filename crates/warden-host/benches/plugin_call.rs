@@ -13,7 +13,7 @@ use serde_json::json;
 use std::sync::Arc;
 use warden_core::{CallContext, Content, Guardrail, Isolation, PluginKind, PluginSpec, Source, Stage};
 use warden_host::providers::WasmGuardrail;
-use warden_host::{Host, HostConfig, Plugin};
+use warden_host::{Host, Plugin, SandboxConfig};
 
 fn load(rt: &tokio::runtime::Runtime, host: &Host, isolation: Isolation) -> Arc<Plugin> {
     let mut spec = PluginSpec::new("keyword", PluginKind::Guardrail, Source::Builtin("keyword".into()));
@@ -26,7 +26,7 @@ fn load(rt: &tokio::runtime::Runtime, host: &Host, isolation: Isolation) -> Arc<
 fn plugin_call(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let cache = std::env::temp_dir().join("warden-bench-cache");
-    let host = Host::new(HostConfig { cache_dir: Some(cache), ..HostConfig::default() }).expect("host");
+    let host = Host::new(SandboxConfig { cache_dir: Some(cache), ..SandboxConfig::default() }).expect("host");
     let pooled = load(&rt, &host, Isolation::Pooled);
     let per_call = load(&rt, &host, Isolation::PerCall);
     let ctx = CallContext { request_id: "bench".into(), server: "s".into(), tool: "t".into(), ..Default::default() };

@@ -35,6 +35,10 @@ impl Cache {
         Some(Cache { dir: dir.to_path_buf(), engine_key: h.finish() })
     }
 
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     fn path(&self, digest: &[u8; 32]) -> PathBuf {
         self.dir.join(format!("{}-{:016x}.cwasm", hex::encode(digest), self.engine_key))
     }

@@ -12,31 +12,12 @@ use crate::{Error, Result};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use warden_core::config::SandboxConfig;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch advances; the granularity of plugin deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
-
-/// Engine-wide settings. Per-plugin limits (fuel, deadline, memory) are in
-/// [`warden_core::Limits`] and must fit inside these.
-#[derive(Debug, Clone)]
-pub struct HostConfig {
-    /// Largest linear memory any plugin may be given, in MiB.
-    pub max_memory_mib: u32,
-    /// Instances alive at once across all plugins (pool slots).
-    pub max_instances: u32,
-    /// Native stack for wasm code, in KiB; deeper recursion traps.
-    pub max_wasm_stack_kib: u32,
-    /// Where precompiled components are kept; `None` compiles on every start.
-    pub cache_dir: Option<PathBuf>,
-}
-
-impl Default for HostConfig {
-    fn default() -> Self {
-        HostConfig { max_memory_mib: 512, max_instances: 256, max_wasm_stack_kib: 512, cache_dir: default_cache_dir() }
-    }
-}
 
 /// `$XDG_CACHE_HOME/warden/components`, else `~/.cache/warden/components`.
 pub fn default_cache_dir() -> Option<PathBuf> {
@@ -56,18 +37,20 @@ pub(crate) struct HostInner {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<HostState>,
     pub(crate) cache: Option<Cache>,
-    pub(crate) config: HostConfig,
+    pub(crate) config: SandboxConfig,
 }
 
 impl Host {
-    pub fn new(config: HostConfig) -> Result<Host> {
+    /// The host for a `[sandbox]` config (per-plugin limits must fit inside it).
+    pub fn new(config: SandboxConfig) -> Result<Host> {
         let engine = Engine::new(&engine_config(&config)?).map_err(|e| Error::Engine(format!("{e:#}")))?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
         let link = |r: wasmtime::Result<()>| r.map_err(|e| Error::Engine(format!("linking: {e:#}")));
         link(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
         link(wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))?;
         link(crate::bindings::host::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s))?;
-        let cache = config.cache_dir.as_deref().and_then(|dir| Cache::open(dir, &engine));
+        let cache_dir = config.cache.then(|| config.cache_dir.clone().or_else(default_cache_dir)).flatten();
+        let cache = cache_dir.as_deref().and_then(|dir| Cache::open(dir, &engine));
         spawn_epoch_ticker(&engine);
         Ok(Host { inner: Arc::new(HostInner { engine, linker, cache, config }) })
     }
@@ -76,12 +59,17 @@ impl Host {
         &self.inner.engine
     }
 
-    pub fn config(&self) -> &HostConfig {
+    pub fn config(&self) -> &SandboxConfig {
         &self.inner.config
+    }
+
+    /// Where precompiled components are kept, if the cache is in use.
+    pub fn cache_dir(&self) -> Option<&std::path::Path> {
+        self.inner.cache.as_ref().map(Cache::dir)
     }
 }
 
-fn engine_config(c: &HostConfig) -> Result<Config> {
+fn engine_config(c: &SandboxConfig) -> Result<Config> {
     let mut pool = PoolingAllocationConfig::default();
     let instances = c.max_instances.max(1);
     // Interpreted guests (componentize-py, componentize-js) bring many core

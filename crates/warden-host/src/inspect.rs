@@ -19,8 +19,8 @@ pub struct Report {
     pub imports: Vec<String>,
     /// What a default-sandboxed load would refuse, if anything.
     pub refused: Option<String>,
-    /// `describe()`, run in the sandbox with every import granted but nothing
-    /// reachable (no files, env, sockets or HTTP hosts).
+    /// `describe()`, run in the sandbox with nothing reachable (no files, env,
+    /// sockets or HTTP hosts), even when `refused` is set.
     pub info: Option<warden_core::PluginInfo>,
     pub describe_error: Option<String>,
 }
@@ -51,10 +51,10 @@ pub async fn inspect(host: &Host, bytes: &[u8]) -> crate::Result<Report> {
         .map(|e| e.to_string());
     let (mut info, mut describe_error) = (None, None);
     if let Some(kind) = world {
-        // Grant every import kind so describe() can run, but reach nothing: no env
-        // variables are named and no HTTP host is allowed.
+        // describe_only links without the import audit, so describe() runs even for a
+        // component that would be refused; with no grants it reaches nothing (no
+        // variables, no preopened directory, sockets off, every HTTP host denied).
         let mut spec = PluginSpec::new("inspected", kind, Source::Builtin("inspected".into()));
-        spec.grants = Grants { env: Vec::new(), http_hosts: vec!["invalid.invalid".into()], wall_clock: true };
         spec.limits.max_instances = 1;
         match Plugin::describe_only(host, &spec, &component).await {
             Ok(i) => info = Some(i),

@@ -21,9 +21,10 @@ pub mod plugin;
 pub mod providers;
 pub mod state;
 
-pub use engine::{Host, HostConfig};
+pub use engine::Host;
 pub use loader::{Builtin, Loader};
 pub use plugin::{Plugin, PluginStats};
+pub use warden_core::config::SandboxConfig;
 
 /// Errors of the plugin host.
 #[derive(Debug, thiserror::Error)]

@@ -202,15 +202,17 @@ impl Plugin {
             .acquire()
             .await
             .map_err(|_| self.error(FailureKind::Unavailable, "plugin is shutting down"))?;
+        self.counters.calls.fetch_add(1, Ordering::Relaxed);
         let mut instance = match self.take_idle() {
             Some(i) => i,
-            None => {
-                let mut i = self.instantiate_unconfigured().await?;
-                self.configure(&mut i).await?;
-                i
-            }
+            None => match self.fresh_instance().await {
+                Ok(i) => i,
+                Err(e) => {
+                    self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                    return Err(e);
+                }
+            },
         };
-        self.counters.calls.fetch_add(1, Ordering::Relaxed);
         self.arm(&mut instance.store)?;
         let deadline = Duration::from_millis(self.spec.limits.deadline_ms);
         let outcome = tokio::time::timeout(deadline + TIMEOUT_GRACE, f(&mut instance)).await;
@@ -234,12 +236,32 @@ impl Plugin {
         Err(error)
     }
 
+    /// Refuse a result larger than `limits.max_output_kib`. (Wasm memory bounds what
+    /// a plugin can return at all; this bounds what the gateway passes on.)
+    pub(crate) fn check_output_size(&self, size: usize) -> std::result::Result<(), ProviderError> {
+        let cap = (self.spec.limits.max_output_kib as usize) << 10;
+        if size <= cap {
+            return Ok(());
+        }
+        self.counters.failures.fetch_add(1, Ordering::Relaxed);
+        Err(self.error(
+            FailureKind::OutputTooLarge,
+            format!("returned {} KiB, more than the {} KiB allowed", size >> 10, cap >> 10),
+        ))
+    }
+
     /// Give a store its per-call budget.
     fn arm(&self, store: &mut Store<HostState>) -> std::result::Result<(), ProviderError> {
         store.data_mut().begin_call();
         store.set_fuel(self.spec.limits.fuel).map_err(|e| self.error(FailureKind::Unavailable, e.to_string()))?;
         store.set_epoch_deadline(deadline_ticks(Duration::from_millis(self.spec.limits.deadline_ms)));
         Ok(())
+    }
+
+    async fn fresh_instance(&self) -> std::result::Result<Instance, ProviderError> {
+        let mut instance = self.instantiate_unconfigured().await?;
+        self.configure(&mut instance).await?;
+        Ok(instance)
     }
 
     fn take_idle(&self) -> Option<Instance> {

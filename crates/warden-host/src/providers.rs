@@ -63,7 +63,7 @@ impl Guardrail for WasmGuardrail {
         }?;
         let verdict = verdict.map_err(|e| self.0.error(FailureKind::Reported, e.message))?;
         let verdict = from_wit_verdict(verdict);
-        check_size(&self.0, verdict.approx_size())?;
+        self.0.check_output_size(verdict.approx_size())?;
         Ok(verdict)
     }
 
@@ -78,7 +78,7 @@ impl Guardrail for WasmGuardrail {
             .warden_plugin_pii_handler()
             .call_restore(store, &ctx, &state, &content))?
         .map_err(|e| self.0.error(FailureKind::Reported, e.message))?;
-        check_size(&self.0, edits.iter().map(|e| e.path.len() + e.text.len()).sum())?;
+        self.0.check_output_size(edits.iter().map(|e| e.path.len() + e.text.len()).sum())?;
         Ok(edits.into_iter().map(|e| TextEdit { path: e.path, text: e.text }).collect())
     }
 }
@@ -113,7 +113,7 @@ impl AuthProvider for WasmAuth {
                         .chain(p.attributes.iter().flat_map(|(k, v)| [k, v]))
                         .map(String::len)
                         .sum::<usize>();
-                check_size(&self.0, size).map_err(AuthError::Failed)?;
+                self.0.check_output_size(size).map_err(AuthError::Failed)?;
                 Ok(Principal { id: p.id, project: p.project, scopes: p.scopes, attributes: p.attributes })
             }
             Err(wit_auth::AuthError::NoCredentials) => Err(AuthError::NoCredentials),
@@ -140,17 +140,6 @@ impl TelemetrySink for WasmTelemetry {
         call_world!(self.0, Telemetry, |store, b| b.warden_plugin_telemetry().call_export_events(store, &events))?
             .map_err(|e| self.0.error(FailureKind::Reported, cap_message(e.message)))
     }
-}
-
-fn check_size(plugin: &Plugin, size: usize) -> Result<(), ProviderError> {
-    let cap = (plugin.limits().max_output_kib as usize) << 10;
-    if size > cap {
-        return Err(plugin.error(
-            FailureKind::OutputTooLarge,
-            format!("returned {} KiB, more than the {} KiB allowed", size >> 10, cap >> 10),
-        ));
-    }
-    Ok(())
 }
 
 /// Plugin-written reasons end up in logs: keep them to one bounded line.

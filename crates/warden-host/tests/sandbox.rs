@@ -12,13 +12,13 @@ use warden_core::{
 };
 use warden_fixtures as fx;
 use warden_host::providers::WasmGuardrail;
-use warden_host::{Error, Host, HostConfig, Plugin};
+use warden_host::{Error, Host, Plugin, SandboxConfig};
 
 fn host() -> &'static Host {
     static HOST: OnceLock<Host> = OnceLock::new();
     HOST.get_or_init(|| {
         let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache");
-        Host::new(HostConfig { cache_dir: Some(cache), ..HostConfig::default() }).expect("host starts")
+        Host::new(SandboxConfig { cache_dir: Some(cache), ..SandboxConfig::default() }).expect("host starts")
     })
 }
 
@@ -265,9 +265,9 @@ async fn compiled_components_are_cached_on_disk() {
     let mut s = spec("guard-keyword");
     s.config = json!({"words": ["x"]});
     let p = load(fx::GUARD_KEYWORD, &s).await.expect("loads");
-    let dir = host().config().cache_dir.clone().expect("cache configured");
+    let dir = host().cache_dir().expect("cache in use");
     let prefix = hex::encode(p.digest());
-    let cached = std::fs::read_dir(&dir)
+    let cached = std::fs::read_dir(dir)
         .expect("cache dir")
         .filter_map(|e| e.ok())
         .any(|e| e.file_name().to_string_lossy().starts_with(&prefix));

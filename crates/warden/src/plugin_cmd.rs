@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use warden_host::{Host, HostConfig};
+use warden_host::{Host, SandboxConfig};
 
 #[derive(Subcommand)]
 pub enum PluginCommand {
@@ -28,7 +28,7 @@ pub async fn run(command: PluginCommand) -> Result<ExitCode> {
 async fn inspect(file: PathBuf, json: bool) -> Result<ExitCode> {
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
     // A throwaway host: no cache, a handful of instances.
-    let host = Host::new(HostConfig { cache_dir: None, max_instances: 4, ..HostConfig::default() })?;
+    let host = Host::new(SandboxConfig { cache: false, max_instances: 4, ..SandboxConfig::default() })?;
     let r = warden_host::inspect::inspect(&host, &bytes).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);

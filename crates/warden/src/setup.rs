@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use warden_core::Registry;
 use warden_core::config::Config;
-use warden_host::{Host, HostConfig, Loader};
+use warden_host::{Host, Loader};
 
 /// Read and validate the config at `path`, or the embedded default.
 pub fn load_config(path: Option<&Path>) -> Result<Config> {
@@ -22,15 +22,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
 
 /// The plugin host for a config's `[sandbox]` section.
 pub fn host(config: &Config) -> Result<Host> {
-    let s = &config.sandbox;
-    let cache_dir = if s.cache { s.cache_dir.clone().or_else(warden_host::engine::default_cache_dir) } else { None };
-    Host::new(HostConfig {
-        max_memory_mib: s.max_memory_mib,
-        max_instances: s.max_instances,
-        max_wasm_stack_kib: s.max_wasm_stack_kib,
-        cache_dir,
-    })
-    .context("cannot start the plugin host")
+    Host::new(config.sandbox.clone()).context("cannot start the plugin host")
 }
 
 /// Load every configured plugin (falling back to builtins where allowed).
