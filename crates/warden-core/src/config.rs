@@ -27,10 +27,52 @@ impl Default for SandboxConfig {
     }
 }
 
+/// The gateway itself (`[gateway]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Address of the Streamable HTTP endpoint (`/mcp`).
+    pub listen: String,
+    /// Guardrails run on every call's arguments, in order (names of `[[plugins]]`).
+    pub input: Vec<String>,
+    /// Guardrails run on every call's result, in order.
+    pub output: Vec<String>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig { listen: "127.0.0.1:8808".into(), input: Vec::new(), output: Vec::new() }
+    }
+}
+
+/// An upstream MCP server (`[[servers]]`), reached over stdio.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Prefix of its tools (`{name}__{tool}`): letters, digits, `-`, `_`; no `__`.
+    pub name: String,
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Longest wait for one call (and for start-up), in milliseconds.
+    #[serde(default = "default_call_timeout_ms")]
+    pub call_timeout_ms: u64,
+}
+
+fn default_call_timeout_ms() -> u64 {
+    30_000
+}
+
 /// `warden.toml` as written.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
+    #[serde(default)]
+    pub gateway: GatewayConfig,
+    #[serde(default)]
+    pub servers: Vec<UpstreamConfig>,
     #[serde(default)]
     pub sandbox: SandboxConfig,
     #[serde(default)]
@@ -40,8 +82,19 @@ pub struct RawConfig {
 /// A validated config.
 #[derive(Debug, Clone)]
 pub struct Config {
+    pub gateway: GatewayConfig,
+    pub servers: Vec<UpstreamConfig>,
     pub sandbox: SandboxConfig,
     pub plugins: Vec<PluginSpec>,
+}
+
+/// Whether `name` can prefix tool names: non-empty, at most 32 of `[A-Za-z0-9_-]`,
+/// and no `__` (so `{server}__{tool}` splits back unambiguously).
+pub fn valid_server_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !name.contains("__")
 }
 
 impl Config {
@@ -85,12 +138,48 @@ impl Config {
                 });
             }
         }
+        check_gateway(&raw, &mut errors);
         match plugins {
-            Ok(plugins) if errors.is_empty() => Ok(Config { sandbox: raw.sandbox, plugins }),
+            Ok(plugins) if errors.is_empty() => {
+                Ok(Config { gateway: raw.gateway, servers: raw.servers, sandbox: raw.sandbox, plugins })
+            }
             _ => {
                 errors.sort_by(|a, b| a.path.cmp(&b.path));
                 Err(ConfigErrors(errors))
             }
+        }
+    }
+}
+
+fn check_gateway(raw: &RawConfig, errors: &mut Vec<ConfigError>) {
+    let mut err = |path: String, message: String| errors.push(ConfigError { path, message });
+    if raw.gateway.listen.parse::<std::net::SocketAddr>().is_err() {
+        err("gateway.listen".into(), format!("{:?} is not an address such as 127.0.0.1:8808", raw.gateway.listen));
+    }
+    for (stage, names) in [("input", &raw.gateway.input), ("output", &raw.gateway.output)] {
+        for (i, name) in names.iter().enumerate() {
+            match raw.plugins.iter().find(|p| &p.name == name) {
+                None => err(format!("gateway.{stage}[{i}]"), format!("no [[plugins]] entry named {name:?}")),
+                Some(p) if p.kind != crate::PluginKind::Guardrail => err(
+                    format!("gateway.{stage}[{i}]"),
+                    format!("plugin {name:?} is a {} plugin, not a guardrail", p.kind),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    for (i, s) in raw.servers.iter().enumerate() {
+        if !valid_server_name(&s.name) {
+            err(format!("servers[{i}].name"), format!("{:?}: use 1-32 of A-Z a-z 0-9 - _ without \"__\"", s.name));
+        }
+        if raw.servers[..i].iter().any(|o| o.name == s.name) {
+            err(format!("servers[{i}].name"), format!("duplicate server name {:?}", s.name));
+        }
+        if s.command.is_empty() {
+            err(format!("servers[{i}].command"), "empty".into());
+        }
+        if !(1..=3_600_000).contains(&s.call_timeout_ms) {
+            err(format!("servers[{i}].call_timeout_ms"), format!("{} is outside 1..=3600000", s.call_timeout_ms));
         }
     }
 }
@@ -198,6 +287,44 @@ mod tests {
     }
 
     #[test]
+    fn gateway_and_servers_are_validated() {
+        let err = Config::parse(
+            r#"
+            [gateway]
+            listen = "nowhere"
+            input = ["missing", "audit"]
+            [[servers]]
+            name = "a__b"
+            command = ""
+            [[servers]]
+            name = "ok"
+            command = "x"
+            [[servers]]
+            name = "ok"
+            command = "y"
+            [[plugins]]
+            name = "audit"
+            kind = "telemetry"
+            source = "builtin:telemetry-audit"
+            "#,
+            &env,
+        )
+        .expect_err("invalid");
+        let paths: Vec<_> = err.0.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "gateway.input[0]",
+                "gateway.input[1]",
+                "gateway.listen",
+                "servers[0].command",
+                "servers[0].name",
+                "servers[2].name"
+            ]
+        );
+    }
+
+    #[test]
     fn unknown_sections_are_refused() {
         let err = Config::parse("[sandboxx]\n", &env).expect_err("unknown");
         assert!(err.to_string().contains("sandboxx"), "{err}");
@@ -206,7 +333,9 @@ mod tests {
     #[test]
     fn the_shipped_default_config_is_valid() {
         let text = include_str!("../../../config/warden.toml");
-        let c = Config::parse(text, &|_| None).expect("default config valid");
+        let exe = |name: &str| (name == "WARDEN_EXE").then(|| "/usr/bin/warden".to_string());
+        let c = Config::parse(text, &exe).expect("default config valid");
         assert!(!c.plugins.is_empty());
+        assert_eq!(c.servers[0].command, "/usr/bin/warden");
     }
 }

@@ -168,8 +168,8 @@ impl Registry {
     }
 
     /// A chain of the named guardrails, in order.
-    pub fn chain(&self, names: &[&str]) -> Result<crate::chain::GuardrailChain, RegistryError> {
-        let entries = names.iter().map(|n| self.guardrail(n)).collect::<Result<_, _>>()?;
+    pub fn chain<S: AsRef<str>>(&self, names: &[S]) -> Result<crate::chain::GuardrailChain, RegistryError> {
+        let entries = names.iter().map(|n| self.guardrail(n.as_ref())).collect::<Result<_, _>>()?;
         Ok(crate::chain::GuardrailChain::new(entries))
     }
 }

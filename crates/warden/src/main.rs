@@ -4,7 +4,7 @@ mod builtins;
 mod plugin_cmd;
 mod setup;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +24,8 @@ enum Command {
     Serve(ServeArgs),
     /// Validate the config and load every plugin; exit 1 on any problem or fallback.
     Check(ConfigArg),
+    /// Run the built-in demo MCP server on stdio (the default config's upstream).
+    DemoServer,
     /// Inspect plugin components.
     Plugin {
         #[command(subcommand)]
@@ -45,6 +47,9 @@ struct ServeArgs {
     /// Serve MCP over stdin/stdout (for clients that launch a command).
     #[arg(long)]
     stdio: bool,
+    /// Listen address of the Streamable HTTP endpoint, overriding gateway.listen.
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
 }
 
 fn main() -> ExitCode {
@@ -61,6 +66,10 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
             Command::Serve(args) => serve(args).await,
             Command::Check(args) => check(args).await,
+            Command::DemoServer => {
+                warden_mcp::demo::serve_stdio().await.map_err(anyhow::Error::msg)?;
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Plugin { command } => plugin_cmd::run(command).await,
         }
     });
@@ -75,24 +84,41 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr (stdout carries MCP in `--stdio` mode), filtered by `RUST_LOG`.
 fn init_logging() {
+    use std::io::IsTerminal;
+    // rmcp logs every session at info; keep it to warnings unless RUST_LOG asks.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let config = setup::load_config(args.config.config.as_deref())?;
     let registry = setup::registry(&config, setup::host(&config)?).await?;
-    for name in registry.names() {
-        tracing::info!(plugin = name, "plugin loaded");
+    let gateway = setup::gateway(&config, &registry).await?;
+    if args.stdio {
+        tracing::info!("serving MCP on stdio");
+        tokio::select! {
+            r = warden_mcp::server::serve_stdio(gateway) => r.map_err(anyhow::Error::msg)?,
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        return Ok(ExitCode::SUCCESS);
     }
-    // The MCP transports (Streamable HTTP at /mcp, stdio) arrive with the gateway
-    // issue; until then `serve` loads and holds the sandboxed plugin chain only.
-    tracing::warn!(
-        stdio = args.stdio,
-        "the MCP transports are not built yet: this build loads the plugins and waits; press Ctrl-C to stop"
-    );
-    tokio::signal::ctrl_c().await?;
+    let addr = match args.listen {
+        Some(a) => a,
+        None => config.gateway.listen.parse().context("gateway.listen")?,
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    // Tests and scripts read this line to find the port when listening on :0.
+    tracing::info!("Warden listening on http://{local}/mcp");
+    tokio::select! {
+        r = warden_mcp::server::serve_http(gateway, listener) => r?,
+        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -16,8 +16,10 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
         ),
         None => (crate::builtins::DEFAULT_CONFIG.to_string(), "built-in default config".to_string()),
     };
-    Config::parse(&text, &|name| std::env::var(name).ok())
-        .map_err(|errors| anyhow::anyhow!("{origin} is invalid:\n{errors}"))
+    // ${WARDEN_EXE} is this binary, so the default config can start `warden demo-server`.
+    let exe = std::env::current_exe().ok().map(|p| p.display().to_string());
+    let env = |name: &str| if name == "WARDEN_EXE" { exe.clone() } else { std::env::var(name).ok() };
+    Config::parse(&text, &env).map_err(|errors| anyhow::anyhow!("{origin} is invalid:\n{errors}"))
 }
 
 /// The plugin host for a config's `[sandbox]` section.
@@ -29,4 +31,24 @@ pub fn host(config: &Config) -> Result<Host> {
 pub async fn registry(config: &Config, host: Host) -> Result<Registry> {
     let loader = Loader::new(host, crate::builtins::all());
     Registry::build(&config.plugins, &loader).await.context("cannot load plugins")
+}
+
+/// Start the upstreams and build the gateway with the configured chains.
+pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::Arc<warden_mcp::Gateway>> {
+    let chains = warden_mcp::Chains {
+        input: registry.chain(&config.gateway.input)?,
+        output: registry.chain(&config.gateway.output)?,
+    };
+    let upstreams = config
+        .servers
+        .iter()
+        .map(|s| warden_mcp::UpstreamSpec {
+            name: s.name.clone(),
+            command: s.command.clone(),
+            args: s.args.clone(),
+            env: s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            call_timeout: std::time::Duration::from_millis(s.call_timeout_ms),
+        })
+        .collect();
+    Ok(warden_mcp::Gateway::start(upstreams, chains).await)
 }

@@ -1,0 +1,101 @@
+//! `warden demo-server`: a small stdio MCP server inside the binary, the upstream of
+//! the default config, so the first command of the README shows the whole pipeline.
+//! Its `lookup_contact` tool returns a (fake) e-mail address for output guardrails.
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
+use serde_json::{Map, Value, json};
+
+/// The demo server's handler.
+#[derive(Clone, Default)]
+pub struct DemoServer;
+
+fn schema(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn tools() -> Vec<Tool> {
+    vec![
+        Tool::new(
+            "echo",
+            "Echo a message back",
+            schema(json!({"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]})),
+        ),
+        Tool::new(
+            "add",
+            "Add two numbers",
+            schema(
+                json!({"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]}),
+            ),
+        ),
+        Tool::new("get_time", "The current time, as seconds since the Unix epoch", schema(json!({"type": "object"}))),
+        Tool::new(
+            "lookup_contact",
+            "Look up a colleague's contact details",
+            schema(json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]})),
+        ),
+    ]
+}
+
+fn text(s: impl Into<String>) -> CallToolResponse {
+    CallToolResponse::Complete(CallToolResult::success(vec![ContentBlock::text(s)]))
+}
+
+impl ServerHandler for DemoServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("warden-demo", env!("CARGO_PKG_VERSION")))
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(tools()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let args = request.arguments.unwrap_or_default();
+        let str_arg = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_string);
+        let num_arg = |k: &str| args.get(k).and_then(Value::as_f64);
+        let missing = |k: &str| McpError::invalid_params(format!("missing or invalid argument {k:?}"), None);
+        // Tests count these lines (on stderr, which the gateway logs) to prove whether
+        // a call reached the upstream. Arguments are never logged.
+        tracing::info!(tool = %request.name, "demo tool called");
+        match request.name.as_ref() {
+            "echo" => Ok(text(str_arg("message").ok_or_else(|| missing("message"))?)),
+            "add" => {
+                let (a, b) = (num_arg("a").ok_or_else(|| missing("a"))?, num_arg("b").ok_or_else(|| missing("b"))?);
+                Ok(text(format!("{}", a + b)))
+            }
+            "get_time" => {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                Ok(text(now.as_secs().to_string()))
+            }
+            "lookup_contact" => {
+                let name = str_arg("name").ok_or_else(|| missing("name"))?;
+                Ok(text(format!("{name} <jane.doe@example.com>, +1 415 555 0100")))
+            }
+            other => Err(McpError::invalid_params(format!("unknown tool {other:?}"), None)),
+        }
+    }
+}
+
+/// Serve the demo server on stdin/stdout until the client goes away.
+pub async fn serve_stdio() -> Result<(), String> {
+    let service = DemoServer.serve(rmcp::transport::stdio()).await.map_err(|e| e.to_string())?;
+    service.waiting().await.map_err(|e| e.to_string())?;
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Upstream MCP servers: a stdio child process, started once, `initialize`d once, and
+//! kept. Its stderr goes to the log, line by line. A child that died is restarted on
+//! the next call, no sooner than a backoff that doubles per failed start.
+
+use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::service::{Peer, RoleClient, RunningService, ServiceExt};
+use rmcp::transport::TokioChildProcess;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::Mutex;
+
+/// How to start and talk to one upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamSpec {
+    pub name: String,
+    pub command: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub call_timeout: Duration,
+}
+
+/// Why an upstream could not serve a call.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("upstream {0}: cannot start: {1}")]
+    Start(String, String),
+    #[error("upstream {0}: restarting after a failure; retry in {1:?}")]
+    Backoff(String, Duration),
+    #[error("upstream {0}: no answer within {1:?}")]
+    Timeout(String, Duration),
+    #[error("upstream {0}: {1}")]
+    Call(String, String),
+}
+
+struct Connection {
+    service: Option<RunningService<RoleClient, ()>>,
+    failures: u32,
+    next_attempt: Instant,
+}
+
+/// One upstream server.
+pub struct Upstream {
+    spec: UpstreamSpec,
+    conn: Mutex<Connection>,
+}
+
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+impl Upstream {
+    pub fn new(spec: UpstreamSpec) -> Upstream {
+        let conn = Connection { service: None, failures: 0, next_attempt: Instant::now() };
+        Upstream { spec, conn: Mutex::new(conn) }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// The live session, starting (or restarting) the child if needed.
+    async fn peer(&self) -> Result<Peer<RoleClient>, UpstreamError> {
+        let mut conn = self.conn.lock().await;
+        if let Some(s) = &conn.service {
+            if !s.is_closed() {
+                return Ok(s.peer().clone());
+            }
+            tracing::warn!(upstream = %self.spec.name, "upstream exited; restarting");
+            conn.service = None;
+        }
+        let now = Instant::now();
+        if now < conn.next_attempt {
+            return Err(UpstreamError::Backoff(self.spec.name.clone(), conn.next_attempt - now));
+        }
+        match self.start().await {
+            Ok(service) => {
+                let peer = service.peer().clone();
+                conn.service = Some(service);
+                conn.failures = 0;
+                Ok(peer)
+            }
+            Err(e) => {
+                conn.failures += 1;
+                let backoff = BACKOFF_START.saturating_mul(1 << conn.failures.min(16)).min(BACKOFF_MAX);
+                conn.next_attempt = Instant::now() + backoff;
+                tracing::error!(upstream = %self.spec.name, error = %e, ?backoff, "upstream failed to start");
+                Err(e)
+            }
+        }
+    }
+
+    async fn start(&self) -> Result<RunningService<RoleClient, ()>, UpstreamError> {
+        let fail = |e: String| UpstreamError::Start(self.spec.name.clone(), e);
+        let mut cmd = tokio::process::Command::new(&self.spec.command);
+        cmd.args(&self.spec.args).envs(self.spec.env.iter().map(|(k, v)| (k, v))).kill_on_drop(true);
+        let (transport, stderr) =
+            TokioChildProcess::builder(cmd).stderr(Stdio::piped()).spawn().map_err(|e| fail(e.to_string()))?;
+        if let Some(stderr) = stderr {
+            let name = self.spec.name.clone();
+            tokio::spawn(async move {
+                let mut lines = tokio::io::BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    tracing::info!(target: "warden::upstream", upstream = %name, "{line}");
+                }
+            });
+        }
+        let started = tokio::time::timeout(self.spec.call_timeout, ().serve(transport))
+            .await
+            .map_err(|_| fail(format!("no initialize response within {:?}", self.spec.call_timeout)))?;
+        started.map_err(|e| fail(e.to_string()))
+    }
+
+    /// Every tool the upstream offers (all pages).
+    pub async fn list_tools(&self) -> Result<Vec<Tool>, UpstreamError> {
+        let peer = self.peer().await?;
+        let timeout = self.spec.call_timeout;
+        match tokio::time::timeout(timeout, peer.list_all_tools()).await {
+            Ok(Ok(tools)) => Ok(tools),
+            Ok(Err(e)) => Err(UpstreamError::Call(self.spec.name.clone(), e.to_string())),
+            Err(_) => Err(UpstreamError::Timeout(self.spec.name.clone(), timeout)),
+        }
+    }
+
+    /// Call `tool` with `arguments`, bounded by the call timeout.
+    pub async fn call_tool(&self, params: CallToolRequestParams) -> Result<CallToolResult, UpstreamError> {
+        let peer = self.peer().await?;
+        let timeout = self.spec.call_timeout;
+        match tokio::time::timeout(timeout, peer.call_tool(params)).await {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(e)) => Err(UpstreamError::Call(self.spec.name.clone(), e.to_string())),
+            Err(_) => Err(UpstreamError::Timeout(self.spec.name.clone(), timeout)),
+        }
+    }
+}
