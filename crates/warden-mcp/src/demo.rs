@@ -10,9 +10,13 @@ use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
 use serde_json::{Map, Value, json};
 
-/// The demo server's handler.
+/// The demo server's handler. With `faults`, it also offers `crash` (the process
+/// exits mid-call) and `hang` (never answers), for testing how the gateway contains
+/// a failing upstream.
 #[derive(Clone, Default)]
-pub struct DemoServer;
+pub struct DemoServer {
+    pub faults: bool,
+}
 
 fn schema(v: Value) -> Map<String, Value> {
     match v {
@@ -21,8 +25,8 @@ fn schema(v: Value) -> Map<String, Value> {
     }
 }
 
-fn tools() -> Vec<Tool> {
-    vec![
+fn tools(faults: bool) -> Vec<Tool> {
+    let mut tools = vec![
         Tool::new(
             "echo",
             "Echo a message back",
@@ -41,7 +45,16 @@ fn tools() -> Vec<Tool> {
             "Look up a colleague's contact details",
             schema(json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]})),
         ),
-    ]
+    ];
+    if faults {
+        tools.push(Tool::new(
+            "crash",
+            "Exit the server process in the middle of the call",
+            schema(json!({"type": "object"})),
+        ));
+        tools.push(Tool::new("hang", "Never answer", schema(json!({"type": "object"}))));
+    }
+    tools
 }
 
 fn text(s: impl Into<String>) -> CallToolResponse {
@@ -59,7 +72,7 @@ impl ServerHandler for DemoServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(tools()))
+        Ok(ListToolsResult::with_all_items(tools(self.faults)))
     }
 
     async fn call_tool(
@@ -88,14 +101,16 @@ impl ServerHandler for DemoServer {
                 let name = str_arg("name").ok_or_else(|| missing("name"))?;
                 Ok(text(format!("{name} <jane.doe@example.com>, +1 415 555 0100")))
             }
+            "crash" if self.faults => std::process::exit(3),
+            "hang" if self.faults => std::future::pending().await,
             other => Err(McpError::invalid_params(format!("unknown tool {other:?}"), None)),
         }
     }
 }
 
 /// Serve the demo server on stdin/stdout until the client goes away.
-pub async fn serve_stdio() -> Result<(), String> {
-    let service = DemoServer.serve(rmcp::transport::stdio()).await.map_err(|e| e.to_string())?;
+pub async fn serve_stdio(faults: bool) -> Result<(), String> {
+    let service = DemoServer { faults }.serve(rmcp::transport::stdio()).await.map_err(|e| e.to_string())?;
     service.waiting().await.map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! the next call, no sooner than a backoff that doubles per failed start.
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
-use rmcp::service::{Peer, RoleClient, RunningService, ServiceExt};
+use rmcp::service::{Peer, RoleClient, RunningService, ServiceError, ServiceExt};
 use rmcp::transport::TokioChildProcess;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -62,7 +62,7 @@ impl Upstream {
     async fn peer(&self) -> Result<Peer<RoleClient>, UpstreamError> {
         let mut conn = self.conn.lock().await;
         if let Some(s) = &conn.service {
-            if !s.is_closed() {
+            if !s.is_closed() && !s.peer().is_transport_closed() {
                 return Ok(s.peer().clone());
             }
             tracing::warn!(upstream = %self.spec.name, "upstream exited; restarting");
@@ -113,21 +113,28 @@ impl Upstream {
     /// Every tool the upstream offers (all pages).
     pub async fn list_tools(&self) -> Result<Vec<Tool>, UpstreamError> {
         let peer = self.peer().await?;
-        let timeout = self.spec.call_timeout;
-        match tokio::time::timeout(timeout, peer.list_all_tools()).await {
-            Ok(Ok(tools)) => Ok(tools),
-            Ok(Err(e)) => Err(UpstreamError::Call(self.spec.name.clone(), e.to_string())),
-            Err(_) => Err(UpstreamError::Timeout(self.spec.name.clone(), timeout)),
-        }
+        self.bounded(peer.list_all_tools()).await
     }
 
     /// Call `tool` with `arguments`, bounded by the call timeout.
     pub async fn call_tool(&self, params: CallToolRequestParams) -> Result<CallToolResult, UpstreamError> {
         let peer = self.peer().await?;
+        self.bounded(peer.call_tool(params)).await
+    }
+
+    /// Await an upstream request under the call timeout. A closed transport drops
+    /// the session at once, so the next call restarts the child instead of waiting
+    /// for the session task to notice.
+    async fn bounded<T>(&self, request: impl Future<Output = Result<T, ServiceError>>) -> Result<T, UpstreamError> {
         let timeout = self.spec.call_timeout;
-        match tokio::time::timeout(timeout, peer.call_tool(params)).await {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(e)) => Err(UpstreamError::Call(self.spec.name.clone(), e.to_string())),
+        match tokio::time::timeout(timeout, request).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                if matches!(e, ServiceError::TransportClosed | ServiceError::TransportSend(_)) {
+                    self.conn.lock().await.service = None;
+                }
+                Err(UpstreamError::Call(self.spec.name.clone(), e.to_string()))
+            }
             Err(_) => Err(UpstreamError::Timeout(self.spec.name.clone(), timeout)),
         }
     }

@@ -25,7 +25,11 @@ enum Command {
     /// Validate the config and load every plugin; exit 1 on any problem or fallback.
     Check(ConfigArg),
     /// Run the built-in demo MCP server on stdio (the default config's upstream).
-    DemoServer,
+    DemoServer {
+        /// Also offer the `crash` and `hang` tools (for testing failure handling).
+        #[arg(long)]
+        faults: bool,
+    },
     /// Inspect plugin components.
     Plugin {
         #[command(subcommand)]
@@ -66,8 +70,8 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
             Command::Serve(args) => serve(args).await,
             Command::Check(args) => check(args).await,
-            Command::DemoServer => {
-                warden_mcp::demo::serve_stdio().await.map_err(anyhow::Error::msg)?;
+            Command::DemoServer { faults } => {
+                warden_mcp::demo::serve_stdio(faults).await.map_err(anyhow::Error::msg)?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Plugin { command } => plugin_cmd::run(command).await,

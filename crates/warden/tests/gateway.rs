@@ -177,3 +177,40 @@ async fn stdio_client_uses_the_gateway_as_a_command() {
     assert_eq!(r.is_error, Some(true), "the default chain blocks over stdio too");
     client.cancel().await.expect("client closes");
 }
+
+#[tokio::test]
+async fn a_crashing_upstream_is_restarted_and_a_hanging_one_times_out() {
+    let gw = Gateway::start(Some(
+        r#"
+[[servers]]
+name = "flaky"
+command = "${WARDEN_EXE}"
+args = ["demo-server", "--faults"]
+call_timeout_ms = 1000
+[[servers]]
+name = "steady"
+command = "${WARDEN_EXE}"
+args = ["demo-server"]
+"#,
+    ));
+    let client = gw.client().await;
+
+    // The upstream process exits in the middle of the call: a clear error result...
+    let r = call(&client, "flaky__crash", json!({})).await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("upstream flaky"), "{}", text(&r));
+    // ...the other upstream is unaffected, and the crashed one is restarted.
+    assert_eq!(text(&call(&client, "steady__echo", json!({"message": "still here"})).await), "still here");
+    let r = call(&client, "flaky__echo", json!({"message": "back"})).await;
+    assert_eq!((text(&r).as_str(), r.is_error), ("back", Some(false)), "restarted upstream answers");
+
+    // A call that never returns ends at the upstream's call timeout; the gateway and
+    // the same upstream keep serving.
+    let started = Instant::now();
+    let r = call(&client, "flaky__hang", json!({})).await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("no answer within"), "{}", text(&r));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(text(&call(&client, "flaky__add", json!({"a": 1, "b": 1})).await), "2");
+    client.cancel().await.expect("client closes");
+}
