@@ -45,17 +45,27 @@ impl Default for GatewayConfig {
     }
 }
 
-/// An upstream MCP server (`[[servers]]`), reached over stdio.
+/// An upstream MCP server (`[[servers]]`): a command run over stdio, or a
+/// Streamable HTTP `url`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
     /// Prefix of its tools (`{name}__{tool}`): letters, digits, `-`, `_`; no `__`.
     pub name: String,
-    pub command: String,
+    /// Program to start (stdio transport).
+    pub command: Option<String>,
     #[serde(default)]
     pub args: Vec<String>,
+    /// Environment of the program, on top of the gateway's.
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
+    /// Streamable HTTP endpoint (`http://` or `https://`).
+    pub url: Option<String>,
+    /// Headers sent with every HTTP request; use `${ENV_VAR}` for secrets.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Bearer token for the HTTP upstream; use `${ENV_VAR}`.
+    pub bearer_token: Option<String>,
     /// Longest wait for one call (and for start-up), in milliseconds.
     #[serde(default = "default_call_timeout_ms")]
     pub call_timeout_ms: u64,
@@ -175,8 +185,27 @@ fn check_gateway(raw: &RawConfig, errors: &mut Vec<ConfigError>) {
         if raw.servers[..i].iter().any(|o| o.name == s.name) {
             err(format!("servers[{i}].name"), format!("duplicate server name {:?}", s.name));
         }
-        if s.command.is_empty() {
-            err(format!("servers[{i}].command"), "empty".into());
+        match (&s.command, &s.url) {
+            (Some(c), None) if c.is_empty() => err(format!("servers[{i}].command"), "empty".into()),
+            (Some(_), None) => {
+                if !s.headers.is_empty() || s.bearer_token.is_some() {
+                    err(format!("servers[{i}].headers"), "headers and bearer_token apply to url upstreams".into());
+                }
+            }
+            (None, Some(u)) => {
+                if !(u.starts_with("http://") || u.starts_with("https://")) {
+                    err(format!("servers[{i}].url"), format!("{u:?} is not an http:// or https:// URL"));
+                }
+                if !s.args.is_empty() || !s.env.is_empty() {
+                    err(format!("servers[{i}].args"), "args and env apply to command upstreams".into());
+                }
+            }
+            _ => err(format!("servers[{i}]"), "set exactly one of command (stdio) or url (Streamable HTTP)".into()),
+        }
+        for name in s.headers.keys() {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
+                err(format!("servers[{i}].headers"), format!("{name:?} is not a header name"));
+            }
         }
         if !(1..=3_600_000).contains(&s.call_timeout_ms) {
             err(format!("servers[{i}].call_timeout_ms"), format!("{} is outside 1..=3600000", s.call_timeout_ms));
@@ -297,6 +326,13 @@ mod tests {
             name = "a__b"
             command = ""
             [[servers]]
+            name = "both"
+            command = "x"
+            url = "http://x"
+            [[servers]]
+            name = "web"
+            url = "ftp://x"
+            [[servers]]
             name = "ok"
             command = "x"
             [[servers]]
@@ -319,7 +355,9 @@ mod tests {
                 "gateway.listen",
                 "servers[0].command",
                 "servers[0].name",
-                "servers[2].name"
+                "servers[1]",
+                "servers[2].url",
+                "servers[4].name"
             ]
         );
     }
@@ -336,6 +374,6 @@ mod tests {
         let exe = |name: &str| (name == "WARDEN_EXE").then(|| "/usr/bin/warden".to_string());
         let c = Config::parse(text, &exe).expect("default config valid");
         assert!(!c.plugins.is_empty());
-        assert_eq!(c.servers[0].command, "/usr/bin/warden");
+        assert_eq!(c.servers[0].command.as_deref(), Some("/usr/bin/warden"));
     }
 }

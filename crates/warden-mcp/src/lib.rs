@@ -2,7 +2,7 @@
 //!
 //! - [`server`]: the handler MCP clients talk to, over Streamable HTTP (`/mcp`) and stdio;
 //! - [`gateway`]: aggregation of upstream tools and the guardrail pipeline per call;
-//! - [`upstream`]: upstream servers (stdio child processes, kept and restarted);
+//! - [`upstream`]: upstream servers (stdio child processes, Streamable HTTP), kept and re-established;
 //! - [`naming`]: namespaced tool names;
 //! - [`demo`]: the built-in demo upstream (`warden demo-server`).
 
@@ -13,4 +13,10 @@ pub mod server;
 pub mod upstream;
 
 pub use gateway::{Chains, Gateway};
-pub use upstream::UpstreamSpec;
+pub use upstream::{Transport, UpstreamSpec};
+
+/// Make ring the process-wide TLS crypto provider (HTTPS upstreams). Call once at
+/// start-up; later calls are no-ops.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

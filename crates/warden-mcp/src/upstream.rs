@@ -1,22 +1,41 @@
-//! Upstream MCP servers: a stdio child process, started once, `initialize`d once, and
-//! kept. Its stderr goes to the log, line by line. A child that died is restarted on
-//! the next call, no sooner than a backoff that doubles per failed start.
+//! Upstream MCP servers: a stdio child process or a Streamable HTTP endpoint, connected
+//! and `initialize`d once and kept. A child's stderr goes to the log, line by line. A
+//! session that died (child exited, HTTP session lost) is re-established on the next
+//! call, no sooner than a backoff that doubles per failed start.
 
+use axum::http::{HeaderName, HeaderValue};
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
 use rmcp::service::{Peer, RoleClient, RunningService, ServiceError, ServiceExt};
-use rmcp::transport::TokioChildProcess;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::Mutex;
 
+/// How to reach one upstream.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Transport {
+    Stdio { command: String, args: Vec<String>, env: Vec<(String, String)> },
+    Http { url: String, headers: Vec<(String, String)>, bearer_token: Option<String> },
+}
+
+impl std::fmt::Debug for Transport {
+    // Headers and tokens are secrets: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transport::Stdio { command, args, .. } => write!(f, "stdio {command} {args:?}"),
+            Transport::Http { url, .. } => write!(f, "http {url}"),
+        }
+    }
+}
+
 /// How to start and talk to one upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamSpec {
     pub name: String,
-    pub command: String,
-    pub args: Vec<String>,
-    pub env: Vec<(String, String)>,
+    pub transport: Transport,
     pub call_timeout: Duration,
 }
 
@@ -91,23 +110,44 @@ impl Upstream {
 
     async fn start(&self) -> Result<RunningService<RoleClient, ()>, UpstreamError> {
         let fail = |e: String| UpstreamError::Start(self.spec.name.clone(), e);
-        let mut cmd = tokio::process::Command::new(&self.spec.command);
-        cmd.args(&self.spec.args).envs(self.spec.env.iter().map(|(k, v)| (k, v))).kill_on_drop(true);
-        let (transport, stderr) =
-            TokioChildProcess::builder(cmd).stderr(Stdio::piped()).spawn().map_err(|e| fail(e.to_string()))?;
-        if let Some(stderr) = stderr {
-            let name = self.spec.name.clone();
-            tokio::spawn(async move {
-                let mut lines = tokio::io::BufReader::new(stderr).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    tracing::info!(target: "warden::upstream", upstream = %name, "{line}");
+        let timeout = self.spec.call_timeout;
+        let started = match &self.spec.transport {
+            Transport::Stdio { command, args, env } => {
+                let mut cmd = tokio::process::Command::new(command);
+                cmd.args(args).envs(env.iter().map(|(k, v)| (k, v))).kill_on_drop(true);
+                let (transport, stderr) =
+                    TokioChildProcess::builder(cmd).stderr(Stdio::piped()).spawn().map_err(|e| fail(e.to_string()))?;
+                if let Some(stderr) = stderr {
+                    let name = self.spec.name.clone();
+                    tokio::spawn(async move {
+                        let mut lines = tokio::io::BufReader::new(stderr).lines();
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            tracing::info!(target: "warden::upstream", upstream = %name, "{line}");
+                        }
+                    });
                 }
-            });
-        }
-        let started = tokio::time::timeout(self.spec.call_timeout, ().serve(transport))
-            .await
-            .map_err(|_| fail(format!("no initialize response within {:?}", self.spec.call_timeout)))?;
-        started.map_err(|e| fail(e.to_string()))
+                tokio::time::timeout(timeout, ().serve(transport)).await
+            }
+            Transport::Http { url, headers, bearer_token } => {
+                let mut custom = HashMap::new();
+                for (k, v) in headers {
+                    let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| fail(format!("header {k}: {e}")))?;
+                    // The value may be a secret: report the header name only.
+                    let value = HeaderValue::from_str(v).map_err(|_| fail(format!("header {k}: invalid value")))?;
+                    custom.insert(name, value);
+                }
+                let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str()).custom_headers(custom);
+                if let Some(token) = bearer_token {
+                    config = config.auth_header(token.clone());
+                }
+                crate::install_tls_provider();
+                let transport = StreamableHttpClientTransport::from_config(config);
+                tokio::time::timeout(timeout, ().serve(transport)).await
+            }
+        };
+        started
+            .map_err(|_| fail(format!("no initialize response within {timeout:?}")))?
+            .map_err(|e| fail(e.to_string()))
     }
 
     /// Every tool the upstream offers (all pages).

@@ -44,9 +44,18 @@ pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::
         .iter()
         .map(|s| warden_mcp::UpstreamSpec {
             name: s.name.clone(),
-            command: s.command.clone(),
-            args: s.args.clone(),
-            env: s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            transport: match (&s.command, &s.url) {
+                (_, Some(url)) => warden_mcp::Transport::Http {
+                    url: url.clone(),
+                    headers: s.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    bearer_token: s.bearer_token.clone(),
+                },
+                (command, None) => warden_mcp::Transport::Stdio {
+                    command: command.clone().unwrap_or_default(),
+                    args: s.args.clone(),
+                    env: s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                },
+            },
             call_timeout: std::time::Duration::from_millis(s.call_timeout_ms),
         })
         .collect();

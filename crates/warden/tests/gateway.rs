@@ -61,6 +61,7 @@ impl Gateway {
     }
 
     async fn client(&self) -> RunningService<RoleClient, ()> {
+        warden_mcp::install_tls_provider();
         ().serve(StreamableHttpClientTransport::from_uri(self.url.clone())).await.expect("client connects")
     }
 
@@ -212,5 +213,47 @@ args = ["demo-server"]
     assert!(text(&r).contains("no answer within"), "{}", text(&r));
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(text(&call(&client, "flaky__add", json!({"a": 1, "b": 1})).await), "2");
+    client.cancel().await.expect("client closes");
+}
+
+#[tokio::test]
+async fn a_streamable_http_upstream_is_served_like_a_local_one() {
+    // Gateway A fronts the demo server; gateway B reaches A as an HTTP upstream.
+    let a = Gateway::start(Some(
+        r#"
+[[servers]]
+name = "demo"
+command = "${WARDEN_EXE}"
+args = ["demo-server"]
+"#,
+    ));
+    let b = Gateway::start(Some(&format!(
+        r#"
+[gateway]
+input = ["keyword"]
+[[servers]]
+name = "remote"
+url = "{}"
+headers = {{ "x-warden-test" = "1" }}
+[[plugins]]
+name = "keyword"
+kind = "guardrail"
+source = "builtin:guard-keyword"
+config = {{ words = ["forbidden"] }}
+"#,
+        a.url
+    )));
+    let client = b.client().await;
+    let tools = client.peer().list_all_tools().await.expect("tools/list");
+    assert!(
+        tools.iter().any(|t| t.name == "remote__demo__echo"),
+        "{:?}",
+        tools.iter().map(|t| &t.name).collect::<Vec<_>>()
+    );
+    let r = call(&client, "remote__demo__echo", json!({"message": "over http"})).await;
+    assert_eq!(text(&r), "over http");
+    let r = call(&client, "remote__demo__echo", json!({"message": "forbidden"})).await;
+    assert_eq!(r.is_error, Some(true));
+    assert_eq!(a.wait_upstream_calls("echo", 1), 1, "only the allowed call reached the upstream");
     client.cancel().await.expect("client closes");
 }
