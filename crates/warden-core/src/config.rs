@@ -37,11 +37,22 @@ pub struct GatewayConfig {
     pub input: Vec<String>,
     /// Guardrails run on every call's result, in order.
     pub output: Vec<String>,
+    /// `Host` header values accepted on `/mcp` (DNS-rebinding protection); add the
+    /// public name when listening beyond loopback.
+    pub allowed_hosts: Vec<String>,
+    /// `Origin` header values accepted (browsers send one); `*` matches any port.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for GatewayConfig {
     fn default() -> Self {
-        GatewayConfig { listen: "127.0.0.1:8808".into(), input: Vec::new(), output: Vec::new() }
+        GatewayConfig {
+            listen: "127.0.0.1:8808".into(),
+            input: Vec::new(),
+            output: Vec::new(),
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            allowed_origins: vec!["http://localhost:*".into(), "http://127.0.0.1:*".into(), "http://[::1]:*".into()],
+        }
     }
 }
 

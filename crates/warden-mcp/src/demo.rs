@@ -11,11 +11,12 @@ use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
 use serde_json::{Map, Value, json};
 
 /// The demo server's handler. With `faults`, it also offers `crash` (the process
-/// exits mid-call) and `hang` (never answers), for testing how the gateway contains
-/// a failing upstream.
+/// exits mid-call), `hang` (never answers) and `grow` (adds a tool `extra` and sends
+/// tools/list_changed), for testing how the gateway handles upstreams.
 #[derive(Clone, Default)]
 pub struct DemoServer {
     pub faults: bool,
+    grown: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn schema(v: Value) -> Map<String, Value> {
@@ -25,7 +26,7 @@ fn schema(v: Value) -> Map<String, Value> {
     }
 }
 
-fn tools(faults: bool) -> Vec<Tool> {
+fn tools(faults: bool, grown: bool) -> Vec<Tool> {
     let mut tools = vec![
         Tool::new(
             "echo",
@@ -53,6 +54,14 @@ fn tools(faults: bool) -> Vec<Tool> {
             schema(json!({"type": "object"})),
         ));
         tools.push(Tool::new("hang", "Never answer", schema(json!({"type": "object"}))));
+        tools.push(Tool::new(
+            "grow",
+            "Add the tool `extra` and announce the change",
+            schema(json!({"type": "object"})),
+        ));
+    }
+    if grown {
+        tools.push(Tool::new("extra", "Appears after `grow`", schema(json!({"type": "object"}))));
     }
     tools
 }
@@ -63,7 +72,7 @@ fn text(s: impl Into<String>) -> CallToolResponse {
 
 impl ServerHandler for DemoServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
             .with_server_info(Implementation::new("warden-demo", env!("CARGO_PKG_VERSION")))
     }
 
@@ -72,13 +81,13 @@ impl ServerHandler for DemoServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(tools(self.faults)))
+        Ok(ListToolsResult::with_all_items(tools(self.faults, self.grown.load(std::sync::atomic::Ordering::SeqCst))))
     }
 
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let args = request.arguments.unwrap_or_default();
         let str_arg = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_string);
@@ -103,6 +112,12 @@ impl ServerHandler for DemoServer {
             }
             "crash" if self.faults => std::process::exit(3),
             "hang" if self.faults => std::future::pending().await,
+            "grow" if self.faults => {
+                self.grown.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _ = context.peer.notify_tool_list_changed().await;
+                Ok(text("grown"))
+            }
+            "extra" if self.grown.load(std::sync::atomic::Ordering::SeqCst) => Ok(text("extra")),
             other => Err(McpError::invalid_params(format!("unknown tool {other:?}"), None)),
         }
     }
@@ -110,7 +125,10 @@ impl ServerHandler for DemoServer {
 
 /// Serve the demo server on stdin/stdout until the client goes away.
 pub async fn serve_stdio(faults: bool) -> Result<(), String> {
-    let service = DemoServer { faults }.serve(rmcp::transport::stdio()).await.map_err(|e| e.to_string())?;
+    let service = DemoServer { faults, ..DemoServer::default() }
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| e.to_string())?;
     service.waiting().await.map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use crate::naming::namespaced;
 use crate::upstream::{Upstream, UpstreamSpec};
 use rmcp::ErrorData as McpError;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock, JsonObject, Tool};
+use rmcp::service::{Peer, RoleServer};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,19 +37,57 @@ pub struct Gateway {
     upstreams: Vec<Upstream>,
     chains: Chains,
     catalog: RwLock<Catalog>,
+    /// Connected clients, told when the tool list changes.
+    clients: std::sync::Mutex<Vec<Peer<RoleServer>>>,
 }
 
 impl Gateway {
     /// Start every upstream and build the tool catalog. An upstream that fails to
     /// start is logged and left out; it is retried at the next refresh.
     pub async fn start(specs: Vec<UpstreamSpec>, chains: Chains) -> Arc<Gateway> {
+        let (events, mut changed) = tokio::sync::mpsc::unbounded_channel();
+        let upstreams = specs.into_iter().enumerate().map(|(i, s)| Upstream::new(s, i, events.clone())).collect();
         let gw = Arc::new(Gateway {
-            upstreams: specs.into_iter().map(Upstream::new).collect(),
+            upstreams,
             chains,
             catalog: RwLock::new(Catalog::default()),
+            clients: std::sync::Mutex::new(Vec::new()),
         });
         gw.refresh().await;
+        // An upstream's tools/list_changed: rebuild the catalog, then tell every client.
+        let weak = Arc::downgrade(&gw);
+        tokio::spawn(async move {
+            while let Some(upstream) = changed.recv().await {
+                let Some(gw) = weak.upgrade() else { return };
+                tracing::info!(upstream = gw.upstreams[upstream].name(), "upstream tool list changed");
+                gw.refresh().await;
+                gw.notify_tools_changed().await;
+            }
+        });
         gw
+    }
+
+    /// Remember a connected client for list-changed notifications.
+    pub fn register_client(&self, peer: Peer<RoleServer>) {
+        if let Ok(mut clients) = self.clients.lock() {
+            clients.retain(|p| !p.is_transport_closed());
+            clients.push(peer);
+        }
+    }
+
+    async fn notify_tools_changed(&self) {
+        let clients: Vec<_> = match self.clients.lock() {
+            Ok(mut c) => {
+                c.retain(|p| !p.is_transport_closed());
+                c.clone()
+            }
+            Err(_) => return,
+        };
+        for peer in clients {
+            if let Err(e) = peer.notify_tool_list_changed().await {
+                tracing::debug!(error = %e, "client gone before tools/list_changed");
+            }
+        }
     }
 
     /// Re-list every upstream's tools.

@@ -6,7 +6,7 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams,
     ServerCapabilities, ServerConfig,
 };
-use rmcp::service::{RequestContext, RoleServer};
+use rmcp::service::{NotificationContext, RequestContext, RoleServer};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
@@ -26,9 +26,13 @@ impl GatewayHandler {
 
 impl ServerHandler for GatewayHandler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
             .with_server_info(Implementation::new("warden", env!("CARGO_PKG_VERSION")))
             .with_instructions("Warden gateway: tools are named {server}__{tool}.")
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        self.gateway.register_client(context.peer);
     }
 
     async fn list_tools(
@@ -50,12 +54,28 @@ impl ServerHandler for GatewayHandler {
     }
 }
 
+/// Which `Host` and `Origin` headers `/mcp` accepts; anything else gets a 4xx before
+/// any MCP processing (DNS-rebinding protection).
+#[derive(Debug, Clone)]
+pub struct HttpPolicy {
+    pub allowed_hosts: Vec<String>,
+    pub allowed_origins: Vec<String>,
+}
+
 /// Serve MCP over Streamable HTTP at `/mcp` on `listener` until the process ends.
-pub async fn serve_http(gateway: Arc<Gateway>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+pub async fn serve_http(
+    gateway: Arc<Gateway>,
+    listener: tokio::net::TcpListener,
+    policy: HttpPolicy,
+) -> std::io::Result<()> {
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(policy.allowed_hosts)
+        .with_allowed_origins(policy.allowed_origins)
+        .enforce_origin_validation();
     let service = StreamableHttpService::new(
         move || Ok(GatewayHandler::new(gateway.clone())),
         LocalSessionManager::default().into(),
-        StreamableHttpServerConfig::default(),
+        config,
     );
     let app = axum::Router::new().nest_service("/mcp", service);
     axum::serve(listener, app).await

@@ -4,8 +4,9 @@
 //! call, no sooner than a backoff that doubles per failed start.
 
 use axum::http::{HeaderName, HeaderValue};
+use rmcp::ClientHandler;
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
-use rmcp::service::{Peer, RoleClient, RunningService, ServiceError, ServiceExt};
+use rmcp::service::{NotificationContext, Peer, RoleClient, RunningService, ServiceError, ServiceExt};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::Mutex;
+use tokio::sync::mpsc::UnboundedSender;
 
 /// How to reach one upstream.
 #[derive(Clone, PartialEq, Eq)]
@@ -52,8 +54,22 @@ pub enum UpstreamError {
     Call(String, String),
 }
 
+/// Receives the upstream's notifications: a changed tool list is reported to the
+/// gateway (by upstream index) so it can refresh and tell its own clients.
+#[derive(Clone)]
+struct UpstreamHandler {
+    index: usize,
+    events: UnboundedSender<usize>,
+}
+
+impl ClientHandler for UpstreamHandler {
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        let _ = self.events.send(self.index);
+    }
+}
+
 struct Connection {
-    service: Option<RunningService<RoleClient, ()>>,
+    service: Option<RunningService<RoleClient, UpstreamHandler>>,
     failures: u32,
     next_attempt: Instant,
 }
@@ -61,6 +77,7 @@ struct Connection {
 /// One upstream server.
 pub struct Upstream {
     spec: UpstreamSpec,
+    handler: UpstreamHandler,
     conn: Mutex<Connection>,
 }
 
@@ -68,9 +85,10 @@ const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 impl Upstream {
-    pub fn new(spec: UpstreamSpec) -> Upstream {
+    /// An upstream (not yet started); `events` receives `index` when its tools change.
+    pub fn new(spec: UpstreamSpec, index: usize, events: UnboundedSender<usize>) -> Upstream {
         let conn = Connection { service: None, failures: 0, next_attempt: Instant::now() };
-        Upstream { spec, conn: Mutex::new(conn) }
+        Upstream { spec, handler: UpstreamHandler { index, events }, conn: Mutex::new(conn) }
     }
 
     pub fn name(&self) -> &str {
@@ -108,7 +126,7 @@ impl Upstream {
         }
     }
 
-    async fn start(&self) -> Result<RunningService<RoleClient, ()>, UpstreamError> {
+    async fn start(&self) -> Result<RunningService<RoleClient, UpstreamHandler>, UpstreamError> {
         let fail = |e: String| UpstreamError::Start(self.spec.name.clone(), e);
         let timeout = self.spec.call_timeout;
         let started = match &self.spec.transport {
@@ -126,7 +144,7 @@ impl Upstream {
                         }
                     });
                 }
-                tokio::time::timeout(timeout, ().serve(transport)).await
+                tokio::time::timeout(timeout, self.handler.clone().serve(transport)).await
             }
             Transport::Http { url, headers, bearer_token } => {
                 let mut custom = HashMap::new();
@@ -142,7 +160,7 @@ impl Upstream {
                 }
                 crate::install_tls_provider();
                 let transport = StreamableHttpClientTransport::from_config(config);
-                tokio::time::timeout(timeout, ().serve(transport)).await
+                tokio::time::timeout(timeout, self.handler.clone().serve(transport)).await
             }
         };
         started

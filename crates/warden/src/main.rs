@@ -120,7 +120,10 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     // Tests and scripts read this line to find the port when listening on :0.
     tracing::info!("Warden listening on http://{local}/mcp");
     tokio::select! {
-        r = warden_mcp::server::serve_http(gateway, listener) => r?,
+        r = warden_mcp::server::serve_http(gateway, listener, warden_mcp::server::HttpPolicy {
+            allowed_hosts: config.gateway.allowed_hosts.clone(),
+            allowed_origins: config.gateway.allowed_origins.clone(),
+        }) => r?,
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
     }
     Ok(ExitCode::SUCCESS)
