@@ -33,6 +33,9 @@ impl Default for SandboxConfig {
 pub struct GatewayConfig {
     /// Address of the Streamable HTTP endpoint (`/mcp`).
     pub listen: String,
+    /// Auth providers tried in order (names of `[[plugins]]`); empty = no
+    /// authentication, allowed only on loopback addresses.
+    pub auth: Vec<String>,
     /// Guardrails run on every call's arguments, in order (names of `[[plugins]]`).
     pub input: Vec<String>,
     /// Guardrails run on every call's result, in order.
@@ -48,6 +51,7 @@ impl Default for GatewayConfig {
     fn default() -> Self {
         GatewayConfig {
             listen: "127.0.0.1:8808".into(),
+            auth: Vec::new(),
             input: Vec::new(),
             output: Vec::new(),
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
@@ -382,7 +386,11 @@ mod tests {
     #[test]
     fn the_shipped_default_config_is_valid() {
         let text = include_str!("../../../config/warden.toml");
-        let exe = |name: &str| (name == "WARDEN_EXE").then(|| "/usr/bin/warden".to_string());
+        let exe = |name: &str| match name {
+            "WARDEN_EXE" => Some("/usr/bin/warden".to_string()),
+            "WARDEN_API_KEY_SHA256" => Some("ab".repeat(32)),
+            _ => None,
+        };
         let c = Config::parse(text, &exe).expect("default config valid");
         assert!(!c.plugins.is_empty());
         assert_eq!(c.servers[0].command.as_deref(), Some("/usr/bin/warden"));

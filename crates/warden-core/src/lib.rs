@@ -6,12 +6,13 @@
 //!   edits they return.
 //! - [`provider`]: the provider traits (`AuthProvider`, `Guardrail`, `TelemetrySink`) that
 //!   the WASM host and native test doubles both implement.
-//! - [`chain`]: ordered guardrail chains and failure modes.
+//! - [`chain`]: ordered guardrail chains and failure modes; [`auth`]: the auth chain.
 //! - [`plugin_config`]: the `[[plugins]]` section of `warden.toml`, validated with paths.
 //! - [`registry`]: providers by name, with fallback to the embedded defaults.
 //!
 //! This crate knows nothing of wasmtime, sockets or files.
 
+pub mod auth;
 pub mod chain;
 pub mod config;
 pub mod content;

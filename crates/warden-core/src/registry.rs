@@ -159,6 +159,21 @@ impl Registry {
         }
     }
 
+    /// An auth chain of the named providers, in order.
+    pub fn auth_chain<S: AsRef<str>>(&self, names: &[S]) -> Result<crate::auth::AuthChain, RegistryError> {
+        let mut entries = Vec::with_capacity(names.len());
+        for name in names {
+            let name = name.as_ref();
+            match self.entries.get(name) {
+                Some(Registered { provider: Provider::Auth(a), failure_mode }) => {
+                    entries.push(crate::auth::AuthEntry { provider: a.clone(), failure_mode: *failure_mode })
+                }
+                _ => return Err(RegistryError::Unknown { kind: PluginKind::Auth, name: name.to_string() }),
+            }
+        }
+        Ok(crate::auth::AuthChain::new(entries))
+    }
+
     /// The telemetry sink `name`.
     pub fn telemetry(&self, name: &str) -> Result<Arc<dyn TelemetrySink>, RegistryError> {
         match self.entries.get(name) {

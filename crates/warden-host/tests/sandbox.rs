@@ -316,3 +316,43 @@ async fn http_is_refused_without_a_grant_and_limited_to_granted_hosts() {
     assert_eq!(allowed_hits.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(other_hits.load(std::sync::atomic::Ordering::SeqCst), 0, "a denied host is never contacted");
 }
+
+#[tokio::test]
+async fn auth_apikey_checks_hashes_expiry_and_disabled_keys() {
+    use sha2::{Digest, Sha256};
+    use warden_core::{AuthError, AuthProvider, AuthRequest, Transport};
+    let hash = |k: &str| hex::encode(Sha256::digest(k.as_bytes()));
+    let mut s = PluginSpec::new("apikey", PluginKind::Auth, Source::Builtin("apikey".into()));
+    s.config = json!({"keys": [
+        {"id": "alice", "sha256": hash("key-alice"), "project": "red", "scopes": ["tools:call"]},
+        {"id": "old", "sha256": hash("key-old"), "expires_at": 1000},
+        {"id": "off", "sha256": hash("key-off"), "disabled": true},
+    ]});
+    let auth = warden_host::providers::WasmAuth(load(fx::AUTH_APIKEY, &s).await.expect("loads"));
+    let req = |headers: &[(&str, &str)]| AuthRequest {
+        transport: Transport::Http,
+        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        client_info: None,
+        now_unix: 2000,
+    };
+    let alice = auth.authenticate(&req(&[("authorization", "Bearer key-alice")])).await.expect("accepted");
+    assert_eq!((alice.id.as_str(), alice.project.as_deref()), ("alice", Some("red")));
+    assert_eq!(auth.authenticate(&req(&[("x-api-key", "key-alice")])).await.map(|p| p.id), Ok("alice".into()));
+    assert_eq!(auth.authenticate(&req(&[])).await, Err(AuthError::NoCredentials));
+    assert_eq!(
+        auth.authenticate(&req(&[("authorization", "Basic a2V5LWFsaWNl")])).await,
+        Err(AuthError::NoCredentials)
+    );
+    for (key, reason) in [("key-wrong", "unknown API key"), ("key-old", "expired"), ("key-off", "disabled")] {
+        match auth.authenticate(&req(&[("authorization", &format!("Bearer {key}"))])).await {
+            Err(AuthError::Rejected(r)) => {
+                assert!(r.contains(reason), "{key}: {r}");
+                assert!(!r.contains(key), "the reason never repeats the key");
+            }
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+    // A config with a malformed hash is refused at load.
+    s.config = json!({"keys": [{"id": "x", "sha256": "nothex"}]});
+    assert!(matches!(load(fx::AUTH_APIKEY, &s).await, Err(Error::Configure { .. })));
+}

@@ -12,11 +12,13 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::RwLock;
-use warden_core::{Action, CallContext, Finding, GuardrailChain, Stage};
+use warden_core::auth::AuthChain;
+use warden_core::{Action, CallContext, Finding, GuardrailChain, Principal, Stage};
 
-/// The guardrail chains applied to every call.
+/// The providers applied to every request: auth, then guardrails around each call.
 #[derive(Clone, Default)]
 pub struct Chains {
+    pub auth: AuthChain,
     pub input: GuardrailChain,
     pub output: GuardrailChain,
 }
@@ -110,6 +112,11 @@ impl Gateway {
         *self.catalog.write().await = catalog;
     }
 
+    /// The auth chain requests must pass.
+    pub fn auth(&self) -> &AuthChain {
+        &self.chains.auth
+    }
+
     pub async fn tools(&self) -> Vec<Tool> {
         self.catalog.read().await.tools.clone()
     }
@@ -119,6 +126,7 @@ impl Gateway {
     pub async fn call_tool(
         &self,
         request_id: String,
+        principal: Option<Principal>,
         name: &str,
         arguments: Option<JsonObject>,
     ) -> Result<CallToolResult, McpError> {
@@ -130,7 +138,7 @@ impl Gateway {
                 .ok_or_else(|| McpError::invalid_params(format!("unknown tool: {name}"), None))?;
             (&self.upstreams[route.upstream], route.tool.clone())
         };
-        let ctx = CallContext { request_id, principal: None, server: upstream.name().to_string(), tool: tool.clone() };
+        let ctx = CallContext { request_id, principal, server: upstream.name().to_string(), tool: tool.clone() };
 
         let input = self.chains.input.run(Stage::Input, &ctx, Value::Object(arguments.unwrap_or_default())).await;
         if input.action == Action::Block {

@@ -2,6 +2,11 @@
 //! (Streamable HTTP at `/mcp`, stdio).
 
 use crate::gateway::Gateway;
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams,
     ServerCapabilities, ServerConfig,
@@ -11,16 +16,26 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
 use std::sync::Arc;
+use warden_core::auth::AuthFailure;
+use warden_core::{AuthRequest, Principal, Transport};
 
 /// One downstream session's view of the gateway.
 #[derive(Clone)]
 pub struct GatewayHandler {
     gateway: Arc<Gateway>,
+    /// The caller of a stdio session (authenticated once, at start). HTTP callers are
+    /// authenticated per request by [`require_auth`] and found in the request.
+    stdio_principal: Option<Principal>,
 }
 
 impl GatewayHandler {
     pub fn new(gateway: Arc<Gateway>) -> Self {
-        GatewayHandler { gateway }
+        GatewayHandler { gateway, stdio_principal: None }
+    }
+
+    fn principal(&self, context: &RequestContext<RoleServer>) -> Option<Principal> {
+        let from_http = context.extensions.get::<Parts>().and_then(|p| p.extensions.get::<Principal>());
+        from_http.or(self.stdio_principal.as_ref()).cloned()
     }
 }
 
@@ -49,7 +64,8 @@ impl ServerHandler for GatewayHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let request_id = format!("{:?}", context.id);
-        let result = self.gateway.call_tool(request_id, &request.name, request.arguments).await?;
+        let principal = self.principal(&context);
+        let result = self.gateway.call_tool(request_id, principal, &request.name, request.arguments).await?;
         Ok(CallToolResponse::Complete(result))
     }
 }
@@ -72,18 +88,69 @@ pub async fn serve_http(
         .with_allowed_hosts(policy.allowed_hosts)
         .with_allowed_origins(policy.allowed_origins)
         .enforce_origin_validation();
+    let auth_gateway = gateway.clone();
     let service = StreamableHttpService::new(
         move || Ok(GatewayHandler::new(gateway.clone())),
         LocalSessionManager::default().into(),
         config,
     );
-    let app = axum::Router::new().nest_service("/mcp", service);
+    let app = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn_with_state(auth_gateway, require_auth));
     axum::serve(listener, app).await
 }
 
-/// Serve MCP over stdin/stdout until the client disconnects.
-pub async fn serve_stdio(gateway: Arc<Gateway>) -> Result<(), String> {
-    let service = GatewayHandler::new(gateway).serve(rmcp::transport::stdio()).await.map_err(|e| e.to_string())?;
+fn now_unix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Every HTTP request (initialize, ping, tools/list included) must pass the auth
+/// chain; the principal rides along in the request's extensions. Failures are a 401
+/// with `WWW-Authenticate`, before any MCP processing.
+async fn require_auth(State(gateway): State<Arc<Gateway>>, mut request: Request, next: Next) -> Response {
+    if gateway.auth().is_empty() {
+        return next.run(request).await;
+    }
+    let headers = request
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+        .collect();
+    let auth = AuthRequest { transport: Transport::Http, headers, client_info: None, now_unix: now_unix() };
+    match gateway.auth().authenticate(&auth).await {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Err(failure) => {
+            tracing::info!(reason = %failure, "request refused: not authenticated");
+            let (status, error) = match &failure {
+                AuthFailure::Failed(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
+                _ => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            };
+            let challenge = format!("Bearer realm=\"warden\", error=\"{error}\"");
+            let body = serde_json::json!({"error": error, "error_description": failure.to_string()}).to_string();
+            let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            response
+        }
+    }
+}
+
+/// Serve MCP over stdin/stdout until the client disconnects. The session's caller
+/// is authenticated once, from `credential` (the gateway's own environment).
+pub async fn serve_stdio(gateway: Arc<Gateway>, credential: Option<String>) -> Result<(), String> {
+    let mut handler = GatewayHandler::new(gateway.clone());
+    if !gateway.auth().is_empty() {
+        let headers =
+            credential.map(|key| vec![("authorization".to_string(), format!("Bearer {key}"))]).unwrap_or_default();
+        let auth = AuthRequest { transport: Transport::Stdio, headers, client_info: None, now_unix: now_unix() };
+        let principal = gateway.auth().authenticate(&auth).await.map_err(|e| format!("stdio session refused: {e}"))?;
+        handler.stdio_principal = Some(principal);
+    }
+    let service = handler.serve(rmcp::transport::stdio()).await.map_err(|e| e.to_string())?;
     service.waiting().await.map_err(|e| e.to_string())?;
     Ok(())
 }

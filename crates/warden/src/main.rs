@@ -105,8 +105,11 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let gateway = setup::gateway(&config, &registry).await?;
     if args.stdio {
         tracing::info!("serving MCP on stdio");
+        // The stdio caller is whoever launched this process; its credential is the
+        // local API key from this process's environment.
+        let credential = Some(setup::local_api_key().key.clone());
         tokio::select! {
-            r = warden_mcp::server::serve_stdio(gateway) => r.map_err(anyhow::Error::msg)?,
+            r = warden_mcp::server::serve_stdio(gateway, credential) => r.map_err(anyhow::Error::msg)?,
             _ = tokio::signal::ctrl_c() => {}
         }
         return Ok(ExitCode::SUCCESS);
@@ -115,10 +118,25 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         Some(a) => a,
         None => config.gateway.listen.parse().context("gateway.listen")?,
     };
+    if gateway.auth().is_empty() {
+        anyhow::ensure!(
+            addr.ip().is_loopback(),
+            "refusing to serve {addr} without authentication: set gateway.auth, or listen on a loopback address"
+        );
+        tracing::warn!("no authentication configured (gateway.auth is empty): any local process can call tools");
+    }
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     // Tests and scripts read this line to find the port when listening on :0.
     tracing::info!("Warden listening on http://{local}/mcp");
+    let key = setup::local_api_key();
+    if key.generated && !config.gateway.auth.is_empty() {
+        // Shown once, on the terminal, so a first run works without setup; never logged.
+        eprintln!(
+            "\nNo WARDEN_API_KEY set: generated a key for this run.\n  URL:    http://{local}/mcp\n  Header: Authorization: Bearer {}\n  Client: {{\"mcpServers\": {{\"warden\": {{\"url\": \"http://{local}/mcp\", \"headers\": {{\"Authorization\": \"Bearer {}\"}}}}}}}}\n",
+            key.key, key.key
+        );
+    }
     tokio::select! {
         r = warden_mcp::server::serve_http(gateway, listener, warden_mcp::server::HttpPolicy {
             allowed_hosts: config.gateway.allowed_hosts.clone(),

@@ -2,7 +2,9 @@
 //! `check`.
 
 use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
 use std::path::Path;
+use std::sync::OnceLock;
 use warden_core::Registry;
 use warden_core::config::Config;
 use warden_host::{Host, Loader};
@@ -16,9 +18,15 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
         ),
         None => (crate::builtins::DEFAULT_CONFIG.to_string(), "built-in default config".to_string()),
     };
-    // ${WARDEN_EXE} is this binary, so the default config can start `warden demo-server`.
+    // Two variables the gateway provides itself: ${WARDEN_EXE}, this binary (so the
+    // default config can start `warden demo-server`), and ${WARDEN_API_KEY_SHA256}, the
+    // hash of the local API key (so the default config can require it).
     let exe = std::env::current_exe().ok().map(|p| p.display().to_string());
-    let env = |name: &str| if name == "WARDEN_EXE" { exe.clone() } else { std::env::var(name).ok() };
+    let env = |name: &str| match name {
+        "WARDEN_EXE" => exe.clone(),
+        "WARDEN_API_KEY_SHA256" => Some(hex::encode(Sha256::digest(local_api_key().key.as_bytes()))),
+        _ => std::env::var(name).ok(),
+    };
     Config::parse(&text, &env).map_err(|errors| anyhow::anyhow!("{origin} is invalid:\n{errors}"))
 }
 
@@ -36,6 +44,7 @@ pub async fn registry(config: &Config, host: Host) -> Result<Registry> {
 /// Start the upstreams and build the gateway with the configured chains.
 pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::Arc<warden_mcp::Gateway>> {
     let chains = warden_mcp::Chains {
+        auth: registry.auth_chain(&config.gateway.auth)?,
         input: registry.chain(&config.gateway.input)?,
         output: registry.chain(&config.gateway.output)?,
     };
@@ -60,4 +69,32 @@ pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::
         })
         .collect();
     Ok(warden_mcp::Gateway::start(upstreams, chains).await)
+}
+
+/// The local API key: `WARDEN_API_KEY` from the environment, or one generated for
+/// this run (the same value for the whole process).
+pub struct LocalKey {
+    pub key: String,
+    pub generated: bool,
+}
+
+pub fn local_api_key() -> &'static LocalKey {
+    static KEY: OnceLock<LocalKey> = OnceLock::new();
+    KEY.get_or_init(|| match std::env::var("WARDEN_API_KEY") {
+        Ok(key) if !key.is_empty() => LocalKey { key, generated: false },
+        _ => LocalKey { key: generate_key(), generated: true },
+    })
+}
+
+/// A fresh random key, `wdn_` + 48 hex digits from the OS's random source.
+fn generate_key() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 24];
+    if let Err(e) = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
+        // Without randomness there is no safe key; an unusable one locks everyone out
+        // rather than letting anyone in.
+        tracing::error!(error = %e, "cannot read /dev/urandom; set WARDEN_API_KEY");
+        return String::new();
+    }
+    format!("wdn_{}", hex::encode(bytes))
 }

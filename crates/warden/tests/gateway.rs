@@ -5,6 +5,7 @@
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -12,6 +13,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The key every test gateway is started with (`WARDEN_API_KEY`).
+const API_KEY: &str = "wdn_test_key_0123456789";
 
 /// A running gateway; killed on drop. Its stderr (which includes the upstream's) is
 /// collected for assertions.
@@ -36,6 +40,7 @@ impl Gateway {
         }
         let mut child = cmd
             .env("XDG_CACHE_HOME", cache)
+            .env("WARDEN_API_KEY", API_KEY)
             .env("RUST_LOG", "info,rmcp=warn")
             .env_remove("WARDEN_CONFIG")
             .stderr(Stdio::piped())
@@ -61,8 +66,14 @@ impl Gateway {
     }
 
     async fn client(&self) -> RunningService<RoleClient, ()> {
+        self.client_with(()).await
+    }
+
+    /// A client with the given handler, sending the test API key.
+    async fn client_with<H: rmcp::ClientHandler>(&self, handler: H) -> RunningService<RoleClient, H> {
         warden_mcp::install_tls_provider();
-        ().serve(StreamableHttpClientTransport::from_uri(self.url.clone())).await.expect("client connects")
+        let config = StreamableHttpClientTransportConfig::with_uri(self.url.clone()).auth_header(API_KEY);
+        handler.serve(StreamableHttpClientTransport::from_config(config)).await.expect("client connects")
     }
 
     /// How many times the demo upstream ran `tool`, from its log lines.
@@ -256,20 +267,27 @@ config = {{ words = ["forbidden"] }}
 
 /// Send a raw initialize POST with the given Host and Origin; return the status code.
 fn raw_post(url: &str, host: &str, origin: Option<&str>) -> u16 {
+    raw_post_with(url, host, origin, &format!("Authorization: Bearer {API_KEY}\r\n")).0
+}
+
+/// The same with arbitrary extra header lines; returns the status and the response head.
+fn raw_post_with(url: &str, host: &str, origin: Option<&str>, extra: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let addr = url.trim_start_matches("http://").trim_end_matches("/mcp");
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
     let origin = origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default();
     let request = format!(
-        "POST /mcp HTTP/1.1\r\nHost: {host}\r\n{origin}Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /mcp HTTP/1.1\r\nHost: {host}\r\n{origin}{extra}Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let mut sock = std::net::TcpStream::connect(addr).expect("connect");
     sock.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     sock.write_all(request.as_bytes()).expect("send");
-    let mut head = [0u8; 12];
-    sock.read_exact(&mut head).expect("status line");
-    String::from_utf8_lossy(&head[9..12]).parse().expect("status code")
+    let mut response = Vec::new();
+    let _ = sock.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let head = response.split("\r\n\r\n").next().unwrap_or_default().to_string();
+    (response.get(9..12).and_then(|c| c.parse().ok()).expect("status code"), head)
 }
 
 #[tokio::test]
@@ -319,4 +337,30 @@ args = ["demo-server", "--faults"]
     assert_eq!(text(&call(client.peer(), "live__extra", json!({})).await), "extra");
     assert!(before.iter().all(|t| after.contains(t)), "existing tools keep their names");
     client.cancel().await.expect("client closes");
+}
+
+#[tokio::test]
+async fn every_request_needs_a_valid_api_key() {
+    let gw = Gateway::start(None);
+    let port = gw.url.rsplit(':').next().and_then(|p| p.trim_end_matches("/mcp").parse::<u16>().ok()).expect("port");
+    let host = format!("127.0.0.1:{port}");
+
+    let (status, head) = raw_post_with(&gw.url, &host, None, "");
+    assert_eq!(status, 401, "{head}");
+    assert!(head.to_ascii_lowercase().contains("www-authenticate: bearer"), "{head}");
+    let (status, _) = raw_post_with(&gw.url, &host, None, "Authorization: Bearer wdn_wrong\r\n");
+    assert_eq!(status, 401);
+    let (status, _) = raw_post_with(&gw.url, &host, None, "Authorization: Basic d2RuOng=\r\n");
+    assert_eq!(status, 401, "another scheme is not a bearer key");
+    let (status, _) = raw_post_with(&gw.url, &host, None, &format!("X-API-Key: {API_KEY}\r\n"));
+    assert_eq!(status, 200, "X-API-Key works too");
+
+    // The rmcp client without a key cannot even initialize.
+    warden_mcp::install_tls_provider();
+    let anonymous = ().serve(StreamableHttpClientTransport::from_uri(gw.url.clone())).await;
+    assert!(anonymous.is_err(), "initialize without credentials must fail");
+
+    // The key is never written to the log.
+    let log = gw.log.lock().expect("log lock").join("\n");
+    assert!(!log.contains(API_KEY) && !log.contains("wdn_wrong"), "a key reached the log");
 }
