@@ -138,6 +138,11 @@ async fn http_client_lists_and_calls_tools_through_the_default_pipeline() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(gw.upstream_calls("echo"), 1, "a blocked call never reaches the upstream");
 
+    // Arguments the tool refuses: an error result naming the problem.
+    let r = call(client.peer(), "demo__add", json!({"a": "two", "b": 3})).await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("invalid argument \"a\""), "{}", text(&r));
+
     // Unknown tool: a JSON-RPC error, not a result.
     let Value::Object(args) = json!({}) else { unreachable!() };
     let err = client.peer().call_tool(CallToolRequestParams::new("demo__nope").with_arguments(args)).await;
@@ -363,4 +368,40 @@ async fn every_request_needs_a_valid_api_key() {
     // The key is never written to the log.
     let log = gw.log.lock().expect("log lock").join("\n");
     assert!(!log.contains(API_KEY) && !log.contains("wdn_wrong"), "a key reached the log");
+}
+
+/// A venv with the official Python MCP SDK, created on first use (PyPI).
+fn python_with_mcp() -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("py-venv");
+    let python = venv.join("bin/python");
+    let ready = venv.join(".mcp-installed");
+    if !ready.exists() {
+        let ok = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check", "mcp>=1.20,<2"])
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(ok, "cannot create the Python venv with the mcp SDK at {}", venv.display());
+        std::fs::write(&ready, b"").expect("marker");
+    }
+    python
+}
+
+#[tokio::test]
+async fn official_python_sdk_client_works_through_the_gateway() {
+    let python = python_with_mcp();
+    let gw = Gateway::start(None);
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/client.py");
+    let out = Command::new(python).arg(script).arg(&gw.url).arg(API_KEY).output().expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "python client failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let steps: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let step = |name: &str| steps.iter().find(|s| s["step"] == name).unwrap_or_else(|| panic!("no {name} in {stdout}"));
+    assert_eq!(step("initialize")["server"], "warden");
+    let tools = step("list")["tools"].as_array().expect("tools").clone();
+    assert!(tools.contains(&json!("demo__echo")) && tools.contains(&json!("demo__lookup_contact")), "{tools:?}");
+    assert_eq!(step("add")["text"], "42");
+    assert_eq!(step("blocked")["isError"], true);
+    assert!(step("blocked")["text"].as_str().is_some_and(|t| t.contains("keyword.match")));
+    assert_eq!(step("unknown")["error"], -32602);
 }
