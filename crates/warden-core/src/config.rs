@@ -84,10 +84,17 @@ pub struct UpstreamConfig {
     /// Longest wait for one call (and for start-up), in milliseconds.
     #[serde(default = "default_call_timeout_ms")]
     pub call_timeout_ms: u64,
+    /// Calls in flight to this upstream at once; more wait their turn.
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency: u32,
 }
 
 fn default_call_timeout_ms() -> u64 {
     30_000
+}
+
+fn default_max_concurrency() -> u32 {
+    16
 }
 
 /// `warden.toml` as written.
@@ -221,6 +228,9 @@ fn check_gateway(raw: &RawConfig, errors: &mut Vec<ConfigError>) {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
                 err(format!("servers[{i}].headers"), format!("{name:?} is not a header name"));
             }
+        }
+        if !(1..=10_000).contains(&s.max_concurrency) {
+            err(format!("servers[{i}].max_concurrency"), format!("{} is outside 1..=10000", s.max_concurrency));
         }
         if !(1..=3_600_000).contains(&s.call_timeout_ms) {
             err(format!("servers[{i}].call_timeout_ms"), format!("{} is outside 1..=3600000", s.call_timeout_ms));
@@ -375,6 +385,18 @@ mod tests {
                 "servers[4].name"
             ]
         );
+    }
+
+    #[test]
+    fn shipped_examples_are_valid() {
+        let env = |name: &str| Some(format!("<{name}>"));
+        for (name, text) in [
+            ("everything.toml", include_str!("../../../config/examples/everything.toml")),
+            ("two-upstreams.toml", include_str!("../../../config/examples/two-upstreams.toml")),
+        ] {
+            let c = Config::parse(text, &env).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!c.servers.is_empty(), "{name}");
+        }
     }
 
     #[test]

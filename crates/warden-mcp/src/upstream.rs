@@ -39,6 +39,8 @@ pub struct UpstreamSpec {
     pub name: String,
     pub transport: Transport,
     pub call_timeout: Duration,
+    /// Requests in flight at once; further ones wait (within their timeout).
+    pub max_concurrency: u32,
 }
 
 /// Why an upstream could not serve a call.
@@ -79,6 +81,7 @@ pub struct Upstream {
     spec: UpstreamSpec,
     handler: UpstreamHandler,
     conn: Mutex<Connection>,
+    in_flight: tokio::sync::Semaphore,
 }
 
 const BACKOFF_START: Duration = Duration::from_millis(100);
@@ -88,7 +91,8 @@ impl Upstream {
     /// An upstream (not yet started); `events` receives `index` when its tools change.
     pub fn new(spec: UpstreamSpec, index: usize, events: UnboundedSender<usize>) -> Upstream {
         let conn = Connection { service: None, failures: 0, next_attempt: Instant::now() };
-        Upstream { spec, handler: UpstreamHandler { index, events }, conn: Mutex::new(conn) }
+        let in_flight = tokio::sync::Semaphore::new(spec.max_concurrency.max(1) as usize);
+        Upstream { spec, handler: UpstreamHandler { index, events }, conn: Mutex::new(conn), in_flight }
     }
 
     pub fn name(&self) -> &str {
@@ -185,7 +189,12 @@ impl Upstream {
     /// for the session task to notice.
     async fn bounded<T>(&self, request: impl Future<Output = Result<T, ServiceError>>) -> Result<T, UpstreamError> {
         let timeout = self.spec.call_timeout;
-        match tokio::time::timeout(timeout, request).await {
+        // Waiting for a slot counts against the same timeout as the call itself.
+        let guarded = async {
+            let _slot = self.in_flight.acquire().await;
+            request.await
+        };
+        match tokio::time::timeout(timeout, guarded).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
                 if matches!(e, ServiceError::TransportClosed | ServiceError::TransportSend(_)) {

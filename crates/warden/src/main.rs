@@ -54,6 +54,17 @@ struct ServeArgs {
     /// Listen address of the Streamable HTTP endpoint, overriding gateway.listen.
     #[arg(long)]
     listen: Option<std::net::SocketAddr>,
+    /// Add an upstream: NAME=https://host/path (Streamable HTTP) or
+    /// 'NAME=stdio:COMMAND ARG…' (repeatable).
+    #[arg(long = "upstream", value_name = "NAME=TARGET")]
+    upstreams: Vec<String>,
+    /// Drop the config's upstreams (use only --upstream ones).
+    #[arg(long)]
+    no_default_upstreams: bool,
+    /// Run without authentication (local development only: refused unless listening
+    /// on a loopback address).
+    #[arg(long)]
+    no_auth: bool,
 }
 
 fn main() -> ExitCode {
@@ -100,7 +111,19 @@ fn init_logging() {
 }
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
-    let config = setup::load_config(args.config.config.as_deref())?;
+    let mut config = setup::load_config(args.config.config.as_deref())?;
+    setup::apply_overrides(&mut config, &args.upstreams, args.no_default_upstreams, args.no_auth)?;
+    let addr: std::net::SocketAddr = match args.listen {
+        Some(a) => a,
+        None => config.gateway.listen.parse().context("gateway.listen")?,
+    };
+    if config.gateway.auth.is_empty() && !args.stdio {
+        anyhow::ensure!(
+            addr.ip().is_loopback(),
+            "refusing to serve {addr} without authentication: set gateway.auth, or listen on a loopback address"
+        );
+        tracing::warn!("no authentication configured (gateway.auth is empty): any local process can call tools");
+    }
     let registry = setup::registry(&config, setup::host(&config)?).await?;
     let gateway = setup::gateway(&config, &registry).await?;
     if args.stdio {
@@ -113,17 +136,6 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             _ = tokio::signal::ctrl_c() => {}
         }
         return Ok(ExitCode::SUCCESS);
-    }
-    let addr = match args.listen {
-        Some(a) => a,
-        None => config.gateway.listen.parse().context("gateway.listen")?,
-    };
-    if gateway.auth().is_empty() {
-        anyhow::ensure!(
-            addr.ip().is_loopback(),
-            "refusing to serve {addr} without authentication: set gateway.auth, or listen on a loopback address"
-        );
-        tracing::warn!("no authentication configured (gateway.auth is empty): any local process can call tools");
     }
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;

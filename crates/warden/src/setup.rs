@@ -66,6 +66,7 @@ pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::
                 },
             },
             call_timeout: std::time::Duration::from_millis(s.call_timeout_ms),
+            max_concurrency: s.max_concurrency,
         })
         .collect();
     Ok(warden_mcp::Gateway::start(upstreams, chains).await)
@@ -97,4 +98,55 @@ fn generate_key() -> String {
         return String::new();
     }
     format!("wdn_{}", hex::encode(bytes))
+}
+
+/// Apply `serve`'s command-line overrides to a validated config.
+pub fn apply_overrides(config: &mut Config, upstreams: &[String], no_defaults: bool, no_auth: bool) -> Result<()> {
+    if no_defaults {
+        config.servers.clear();
+    }
+    for spec in upstreams {
+        let server = parse_upstream(spec)?;
+        anyhow::ensure!(
+            !config.servers.iter().any(|s| s.name == server.name),
+            "--upstream {spec}: an upstream named {:?} already exists",
+            server.name
+        );
+        config.servers.push(server);
+    }
+    if no_auth {
+        tracing::warn!("--no-auth: authentication is OFF; any local process can call every tool");
+        config.gateway.auth.clear();
+    }
+    Ok(())
+}
+
+/// `NAME=https://host/path` or `NAME=stdio:COMMAND ARG…`.
+fn parse_upstream(spec: &str) -> Result<warden_core::config::UpstreamConfig> {
+    let (name, target) = spec.split_once('=').with_context(|| format!("--upstream {spec:?}: expected NAME=TARGET"))?;
+    anyhow::ensure!(
+        warden_core::config::valid_server_name(name),
+        "--upstream {spec:?}: {name:?} is not a valid name (1-32 of A-Z a-z 0-9 - _, no \"__\")"
+    );
+    let mut server = warden_core::config::UpstreamConfig {
+        name: name.to_string(),
+        command: None,
+        args: Vec::new(),
+        env: Default::default(),
+        url: None,
+        headers: Default::default(),
+        bearer_token: None,
+        call_timeout_ms: 30_000,
+        max_concurrency: 16,
+    };
+    if let Some(cmdline) = target.strip_prefix("stdio:") {
+        let mut words = cmdline.split_whitespace().map(str::to_string);
+        server.command = Some(words.next().with_context(|| format!("--upstream {spec:?}: empty command"))?);
+        server.args = words.collect();
+    } else if target.starts_with("http://") || target.starts_with("https://") {
+        server.url = Some(target.to_string());
+    } else {
+        anyhow::bail!("--upstream {spec:?}: TARGET must be http(s)://… or stdio:COMMAND");
+    }
+    Ok(server)
 }

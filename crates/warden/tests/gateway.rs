@@ -27,9 +27,14 @@ struct Gateway {
 
 impl Gateway {
     fn start(config: Option<&str>) -> Gateway {
+        Gateway::start_with(config, &[])
+    }
+
+    /// Start with extra `serve` arguments.
+    fn start_with(config: Option<&str>, extra: &[&str]) -> Gateway {
         let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-cache");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(extra);
         if let Some(body) = config {
             static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
             let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -404,4 +409,35 @@ async fn official_python_sdk_client_works_through_the_gateway() {
     assert_eq!(step("blocked")["isError"], true);
     assert!(step("blocked")["text"].as_str().is_some_and(|t| t.contains("keyword.match")));
     assert_eq!(step("unknown")["error"], -32602);
+}
+
+#[tokio::test]
+async fn upstreams_and_auth_can_be_set_on_the_command_line() {
+    let upstream = format!("quick=stdio:{} demo-server", env!("CARGO_BIN_EXE_warden"));
+    let gw = Gateway::start_with(None, &["--no-default-upstreams", "--upstream", &upstream, "--no-auth"]);
+    // No credentials needed with --no-auth (on loopback).
+    warden_mcp::install_tls_provider();
+    let client =
+        ().serve(StreamableHttpClientTransport::from_uri(gw.url.clone())).await.expect("connects without a key");
+    let tools: Vec<String> =
+        client.peer().list_all_tools().await.expect("list").into_iter().map(|t| t.name.to_string()).collect();
+    assert!(tools.contains(&"quick__echo".to_string()), "{tools:?}");
+    assert!(!tools.iter().any(|t| t.starts_with("demo__")), "default upstreams dropped: {tools:?}");
+    client.cancel().await.expect("client closes");
+
+    // --no-auth is refused beyond loopback.
+    let out = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "--no-auth", "--listen", "0.0.0.0:0"])
+        .env("XDG_CACHE_HOME", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-cache"))
+        .env_remove("WARDEN_CONFIG")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without authentication"));
+    let out = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "--upstream", "bad name=stdio:x"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid name"));
 }
