@@ -3,8 +3,10 @@
 //! Its `lookup_contact` tool returns a (fake) e-mail address for output guardrails.
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
+    GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    Resource, ResourceContents, Role, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
@@ -66,14 +68,28 @@ fn tools(faults: bool, grown: bool) -> Vec<Tool> {
     tools
 }
 
+/// The demo's resources: URI, name, text. `demo://runbook` holds a destructive
+/// command, for output-guardrail tests on resources.
+const RESOURCES: &[(&str, &str, &str)] = &[
+    ("demo://readme", "readme", "Warden demo server: a few tools, one prompt, two resources."),
+    ("demo://runbook", "runbook", "To reset the box: rm -rf / --no-preserve-root"),
+];
+
 fn text(s: impl Into<String>) -> CallToolResponse {
     CallToolResponse::Complete(CallToolResult::success(vec![ContentBlock::text(s)]))
 }
 
 impl ServerHandler for DemoServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
-            .with_server_info(Implementation::new("warden-demo", env!("CARGO_PKG_VERSION")))
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .enable_prompts()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(Implementation::new("warden-demo", env!("CARGO_PKG_VERSION")))
     }
 
     async fn list_tools(
@@ -82,6 +98,49 @@ impl ServerHandler for DemoServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         Ok(ListToolsResult::with_all_items(tools(self.faults, self.grown.load(std::sync::atomic::Ordering::SeqCst))))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let arg = PromptArgument::new("name").with_description("Who to greet").with_required(true);
+        Ok(ListPromptsResult::with_all_items(vec![Prompt::new("greeting", Some("Greet someone"), Some(vec![arg]))]))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        if request.name != "greeting" {
+            return Err(McpError::invalid_params(format!("unknown prompt {:?}", request.name), None));
+        }
+        let name = request.arguments.as_ref().and_then(|a| a.get("name")).and_then(Value::as_str).unwrap_or("there");
+        let message = PromptMessage::new_text(Role::User, format!("Say hello to {name}."));
+        Ok(GetPromptResult::new(vec![message]).into())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let resources = RESOURCES.iter().map(|(uri, name, _)| Resource::new(*uri, *name)).collect();
+        Ok(ListResourcesResult::with_all_items(resources))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let (uri, _, text) = RESOURCES
+            .iter()
+            .find(|(uri, _, _)| *uri == request.uri)
+            .ok_or_else(|| McpError::invalid_params(format!("unknown resource {:?}", request.uri), None))?;
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(*text, *uri)]).into())
     }
 
     async fn call_tool(

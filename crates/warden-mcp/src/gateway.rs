@@ -4,10 +4,16 @@
 //! never returned), then restore of input redactions.
 
 use crate::naming::namespaced;
+use crate::upstream::Extras;
 use crate::upstream::{Upstream, UpstreamSpec};
 use rmcp::ErrorData as McpError;
-use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock, JsonObject, Tool};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResult, JsonObject, Prompt,
+    ReadResourceRequestParams, ReadResourceResult, Resource, ResourceTemplate, Tool,
+};
 use rmcp::service::{Peer, RoleServer};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,10 +34,20 @@ struct Route {
     tool: String,
 }
 
+/// Everything the upstreams offer, as clients see it. Tools and prompts are
+/// namespaced; resource URIs are kept as they are (clients must be able to resolve
+/// them), and the first upstream to list a URI owns it.
 #[derive(Default)]
 struct Catalog {
     tools: Vec<Tool>,
     routes: HashMap<String, Route>,
+    prompts: Vec<Prompt>,
+    prompt_routes: HashMap<String, Route>,
+    resources: Vec<Resource>,
+    resource_owners: HashMap<String, usize>,
+    templates: Vec<ResourceTemplate>,
+    /// Literal prefix of each template (up to its first `{`) and its upstream.
+    template_owners: Vec<(String, usize)>,
 }
 
 /// The aggregated upstreams and the guardrail chains.
@@ -107,6 +123,10 @@ impl Gateway {
                 }
                 Err(e) => tracing::error!(upstream = up.name(), error = %e, "cannot list tools"),
             }
+            match up.list_extras().await {
+                Ok(extras) => catalog.add_extras(i, up.name(), extras),
+                Err(e) => tracing::error!(upstream = up.name(), error = %e, "cannot list prompts/resources"),
+            }
         }
         tracing::info!(tools = catalog.tools.len(), upstreams = self.upstreams.len(), "tool catalog built");
         *self.catalog.write().await = catalog;
@@ -119,6 +139,89 @@ impl Gateway {
 
     pub async fn tools(&self) -> Vec<Tool> {
         self.catalog.read().await.tools.clone()
+    }
+
+    pub async fn prompts(&self) -> Vec<Prompt> {
+        self.catalog.read().await.prompts.clone()
+    }
+
+    pub async fn resources(&self) -> Vec<Resource> {
+        self.catalog.read().await.resources.clone()
+    }
+
+    pub async fn resource_templates(&self) -> Vec<ResourceTemplate> {
+        self.catalog.read().await.templates.clone()
+    }
+
+    /// prompts/get: routed by namespaced name; the messages pass the output chain.
+    pub async fn get_prompt(
+        &self,
+        request_id: String,
+        principal: Option<Principal>,
+        name: &str,
+        arguments: Option<JsonObject>,
+    ) -> Result<GetPromptResult, McpError> {
+        let (upstream, prompt) = {
+            let catalog = self.catalog.read().await;
+            let route = catalog
+                .prompt_routes
+                .get(name)
+                .ok_or_else(|| McpError::invalid_params(format!("unknown prompt: {name}"), None))?;
+            (&self.upstreams[route.upstream], route.tool.clone())
+        };
+        let mut params = GetPromptRequestParams::new(prompt.clone());
+        params.arguments = arguments;
+        let result = upstream.get_prompt(params).await.map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let ctx = CallContext {
+            request_id,
+            principal,
+            server: upstream.name().to_string(),
+            tool: format!("prompt:{prompt}"),
+        };
+        self.guard_output(&ctx, result).await
+    }
+
+    /// resources/read: routed by URI (listed resources first, then templates); the
+    /// contents pass the output chain.
+    pub async fn read_resource(
+        &self,
+        request_id: String,
+        principal: Option<Principal>,
+        uri: &str,
+    ) -> Result<ReadResourceResult, McpError> {
+        let owner = {
+            let catalog = self.catalog.read().await;
+            catalog.resource_owners.get(uri).copied().or_else(|| {
+                catalog.template_owners.iter().find(|(prefix, _)| uri.starts_with(prefix.as_str())).map(|(_, i)| *i)
+            })
+        };
+        let upstream =
+            &self.upstreams[owner.ok_or_else(|| McpError::invalid_params(format!("unknown resource: {uri}"), None))?];
+        let result = upstream
+            .read_resource(ReadResourceRequestParams::new(uri.to_string()))
+            .await
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let ctx =
+            CallContext { request_id, principal, server: upstream.name().to_string(), tool: format!("resource:{uri}") };
+        self.guard_output(&ctx, result).await
+    }
+
+    /// Run the output chain over any result: a block becomes a JSON-RPC error (these
+    /// results have no `isError`), a redaction rewrites it.
+    async fn guard_output<T: Serialize + DeserializeOwned>(&self, ctx: &CallContext, result: T) -> Result<T, McpError> {
+        let value = serde_json::to_value(&result).map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let output = self.chains.output.run(Stage::Output, ctx, value).await;
+        match output.action {
+            Action::Allow | Action::Warn => Ok(result),
+            Action::Block => {
+                tracing::info!(server = %ctx.server, item = %ctx.tool, "output blocked");
+                let reasons: Vec<String> =
+                    output.findings.iter().map(|f| format!("{}: {}", f.detector, f.message)).collect();
+                Err(McpError::invalid_request(format!("Warden withheld the result: {}", reasons.join("; ")), None))
+            }
+            Action::Redact => serde_json::from_value(output.payload)
+                .map_err(|e| McpError::internal_error(format!("rewritten result is invalid: {e}"), None)),
+        }
     }
 
     /// A tools/call through the whole pipeline. Policy outcomes and upstream failures
@@ -178,4 +281,28 @@ impl Gateway {
 fn refusal(what: &str, findings: &[Finding]) -> CallToolResult {
     let reasons: Vec<String> = findings.iter().map(|f| format!("{}: {}", f.detector, f.message)).collect();
     CallToolResult::error(vec![ContentBlock::text(format!("Warden {what}: {}", reasons.join("; ")))])
+}
+
+impl Catalog {
+    fn add_extras(&mut self, upstream: usize, server: &str, extras: Extras) {
+        for mut prompt in extras.prompts {
+            let name = namespaced(server, &prompt.name);
+            self.prompt_routes.insert(name.clone(), Route { upstream, tool: prompt.name.clone() });
+            prompt.name = name;
+            self.prompts.push(prompt);
+        }
+        for resource in extras.resources {
+            if self.resource_owners.contains_key(&resource.uri) {
+                tracing::warn!(upstream = server, uri = %resource.uri, "resource URI already offered by another upstream; ignored");
+                continue;
+            }
+            self.resource_owners.insert(resource.uri.clone(), upstream);
+            self.resources.push(resource);
+        }
+        for template in extras.templates {
+            let prefix = template.uri_template.split('{').next().unwrap_or_default().to_string();
+            self.template_owners.push((prefix, upstream));
+            self.templates.push(template);
+        }
+    }
 }

@@ -5,7 +5,10 @@
 
 use axum::http::{HeaderName, HeaderValue};
 use rmcp::ClientHandler;
-use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, GetPromptRequestParams, GetPromptResult, Prompt, ReadResourceRequestParams,
+    ReadResourceResult, Resource, ResourceTemplate, Tool,
+};
 use rmcp::service::{NotificationContext, Peer, RoleClient, RunningService, ServiceError, ServiceExt};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
@@ -41,6 +44,14 @@ pub struct UpstreamSpec {
     pub call_timeout: Duration,
     /// Requests in flight at once; further ones wait (within their timeout).
     pub max_concurrency: u32,
+}
+
+/// Prompts and resources of one upstream.
+#[derive(Debug, Default)]
+pub struct Extras {
+    pub prompts: Vec<Prompt>,
+    pub resources: Vec<Resource>,
+    pub templates: Vec<ResourceTemplate>,
 }
 
 /// Why an upstream could not serve a call.
@@ -176,6 +187,32 @@ impl Upstream {
     pub async fn list_tools(&self) -> Result<Vec<Tool>, UpstreamError> {
         let peer = self.peer().await?;
         self.bounded(peer.list_all_tools()).await
+    }
+
+    /// Every prompt, resource and resource template the upstream offers; `None` for
+    /// kinds its capabilities do not include.
+    pub async fn list_extras(&self) -> Result<Extras, UpstreamError> {
+        let peer = self.peer().await?;
+        let caps = peer.peer_info().map(|i| i.capabilities.clone()).unwrap_or_default();
+        let mut extras = Extras::default();
+        if caps.prompts.is_some() {
+            extras.prompts = self.bounded(peer.list_all_prompts()).await?;
+        }
+        if caps.resources.is_some() {
+            extras.resources = self.bounded(peer.list_all_resources()).await?;
+            extras.templates = self.bounded(peer.list_all_resource_templates()).await?;
+        }
+        Ok(extras)
+    }
+
+    pub async fn get_prompt(&self, params: GetPromptRequestParams) -> Result<GetPromptResult, UpstreamError> {
+        let peer = self.peer().await?;
+        self.bounded(peer.get_prompt(params)).await
+    }
+
+    pub async fn read_resource(&self, params: ReadResourceRequestParams) -> Result<ReadResourceResult, UpstreamError> {
+        let peer = self.peer().await?;
+        self.bounded(peer.read_resource(params)).await
     }
 
     /// Call `tool` with `arguments`, bounded by the call timeout.

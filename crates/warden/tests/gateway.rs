@@ -441,3 +441,35 @@ async fn upstreams_and_auth_can_be_set_on_the_command_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid name"));
 }
+
+#[tokio::test]
+async fn prompts_and_resources_are_forwarded_through_the_output_guardrails() {
+    use rmcp::model::{GetPromptRequestParams, ReadResourceRequestParams};
+    let gw = Gateway::start(None);
+    let client = gw.client().await;
+    let peer = client.peer();
+
+    let prompts = peer.list_all_prompts().await.expect("prompts/list");
+    assert_eq!(prompts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["demo__greeting"]);
+    let Value::Object(args) = json!({"name": "Ada"}) else { unreachable!() };
+    let mut params = GetPromptRequestParams::new("demo__greeting");
+    params.arguments = Some(args);
+    let prompt = peer.get_prompt(params).await.expect("prompts/get");
+    let prompt_json = serde_json::to_string(&prompt.messages).expect("json");
+    assert!(prompt_json.contains("Say hello to Ada."), "{prompt_json}");
+
+    let resources = peer.list_all_resources().await.expect("resources/list");
+    let uris: Vec<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
+    assert_eq!(uris, ["demo://readme", "demo://runbook"]);
+    let readme = peer.read_resource(ReadResourceRequestParams::new("demo://readme")).await.expect("resources/read");
+    assert!(serde_json::to_string(&readme.contents).expect("json").contains("Warden demo server"));
+
+    // The runbook holds a blocked phrase: the read is refused and the text never sent.
+    let err = peer.read_resource(ReadResourceRequestParams::new("demo://runbook")).await.expect_err("withheld");
+    let err = err.to_string();
+    assert!(err.contains("withheld") && err.contains("keyword.match"), "{err}");
+    assert!(!err.contains("rm -rf"), "{err}");
+    assert!(peer.read_resource(ReadResourceRequestParams::new("demo://nope")).await.is_err());
+    assert!(peer.get_prompt(GetPromptRequestParams::new("demo__nope")).await.is_err());
+    client.cancel().await.expect("client closes");
+}
