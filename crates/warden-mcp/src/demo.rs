@@ -4,9 +4,10 @@
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
-    GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
-    Resource, ResourceContents, Role, ServerCapabilities, ServerConfig, Tool,
+    GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    LoggingMessageNotificationParam, PaginatedRequestParams, Prompt, PromptArgument, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, Role,
+    ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
@@ -61,6 +62,7 @@ fn tools(faults: bool, grown: bool) -> Vec<Tool> {
             "Add the tool `extra` and announce the change",
             schema(json!({"type": "object"})),
         ));
+        tools.push(Tool::new("say", "Send a log message to the client", schema(json!({"type": "object"}))));
     }
     if grown {
         tools.push(Tool::new("extra", "Appears after `grow`", schema(json!({"type": "object"}))));
@@ -98,6 +100,14 @@ impl ServerHandler for DemoServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         Ok(ListToolsResult::with_all_items(tools(self.faults, self.grown.load(std::sync::atomic::Ordering::SeqCst))))
+    }
+
+    async fn set_level(
+        &self,
+        _request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        Ok(())
     }
 
     async fn list_prompts(
@@ -175,6 +185,11 @@ impl ServerHandler for DemoServer {
                 self.grown.store(true, std::sync::atomic::Ordering::SeqCst);
                 let _ = context.peer.notify_tool_list_changed().await;
                 Ok(text("grown"))
+            }
+            "say" if self.faults => {
+                let message = LoggingMessageNotificationParam::new(LoggingLevel::Info, json!("hello from upstream"));
+                let _ = context.peer.notify_logging_message(message).await;
+                Ok(text("said"))
             }
             "extra" if self.grown.load(std::sync::atomic::Ordering::SeqCst) => Ok(text("extra")),
             other => Err(McpError::invalid_params(format!("unknown tool {other:?}"), None)),

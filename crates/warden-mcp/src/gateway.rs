@@ -4,12 +4,13 @@
 //! never returned), then restore of input redactions.
 
 use crate::naming::namespaced;
-use crate::upstream::Extras;
+use crate::upstream::{Extras, UpstreamEvent};
 use crate::upstream::{Upstream, UpstreamSpec};
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResult, JsonObject, Prompt,
-    ReadResourceRequestParams, ReadResourceResult, Resource, ResourceTemplate, Tool,
+    CallToolRequestParams, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResult, JsonObject, Prompt, ReadResourceRequestParams, ReadResourceResult, Reference, Resource,
+    ResourceTemplate, SetLevelRequestParams, Tool,
 };
 use rmcp::service::{Peer, RoleServer};
 use serde::Serialize;
@@ -55,8 +56,10 @@ pub struct Gateway {
     upstreams: Vec<Upstream>,
     chains: Chains,
     catalog: RwLock<Catalog>,
-    /// Connected clients, told when the tool list changes.
+    /// Connected clients, told when the tool list changes and sent upstream logs.
     clients: std::sync::Mutex<Vec<Peer<RoleServer>>>,
+    /// Resource URI → clients subscribed to it.
+    subscribers: std::sync::Mutex<HashMap<String, Vec<Peer<RoleServer>>>>,
 }
 
 impl Gateway {
@@ -70,19 +73,141 @@ impl Gateway {
             chains,
             catalog: RwLock::new(Catalog::default()),
             clients: std::sync::Mutex::new(Vec::new()),
+            subscribers: std::sync::Mutex::new(HashMap::new()),
         });
         gw.refresh().await;
-        // An upstream's tools/list_changed: rebuild the catalog, then tell every client.
         let weak = Arc::downgrade(&gw);
         tokio::spawn(async move {
-            while let Some(upstream) = changed.recv().await {
+            while let Some(event) = changed.recv().await {
                 let Some(gw) = weak.upgrade() else { return };
-                tracing::info!(upstream = gw.upstreams[upstream].name(), "upstream tool list changed");
-                gw.refresh().await;
-                gw.notify_tools_changed().await;
+                gw.on_upstream_event(event).await;
             }
         });
         gw
+    }
+
+    async fn on_upstream_event(&self, event: UpstreamEvent) {
+        match event {
+            UpstreamEvent::ToolsChanged(i) => {
+                tracing::info!(upstream = self.upstreams[i].name(), "upstream tool list changed");
+                self.refresh().await;
+                for peer in self.live_clients() {
+                    let _ = peer.notify_tool_list_changed().await;
+                }
+            }
+            UpstreamEvent::Log(i, mut params) => {
+                // Say which upstream spoke, unless it named itself.
+                params.logger.get_or_insert_with(|| self.upstreams[i].name().to_string());
+                for peer in self.live_clients() {
+                    let _ = peer.notify_logging_message(params.clone()).await;
+                }
+            }
+            UpstreamEvent::ResourceUpdated(_, params) => {
+                let peers = match self.subscribers.lock() {
+                    Ok(mut subs) => subs
+                        .get_mut(&params.uri)
+                        .map(|v| {
+                            v.retain(|p| !p.is_transport_closed());
+                            v.clone()
+                        })
+                        .unwrap_or_default(),
+                    Err(_) => Vec::new(),
+                };
+                for peer in peers {
+                    let _ = peer.notify_resource_updated(params.clone()).await;
+                }
+            }
+        }
+    }
+
+    /// logging/setLevel: applied to every upstream that logs.
+    pub async fn set_level(&self, params: SetLevelRequestParams) {
+        for up in &self.upstreams {
+            if up.capabilities().await.logging.is_some()
+                && let Err(e) = up.set_level(params.clone()).await
+            {
+                tracing::warn!(upstream = up.name(), error = %e, "logging/setLevel failed");
+            }
+        }
+    }
+
+    async fn resource_owner(&self, uri: &str) -> Result<&Upstream, McpError> {
+        let catalog = self.catalog.read().await;
+        // Listed URIs first, then template prefixes; with a single upstream, every URI
+        // is its (servers may accept URIs they do not list).
+        let owner = catalog
+            .resource_owners
+            .get(uri)
+            .copied()
+            .or_else(|| {
+                catalog.template_owners.iter().find(|(prefix, _)| uri.starts_with(prefix.as_str())).map(|(_, i)| *i)
+            })
+            .or((self.upstreams.len() == 1).then_some(0));
+        owner
+            .map(|i| &self.upstreams[i])
+            .ok_or_else(|| McpError::invalid_params(format!("unknown resource: {uri}"), None))
+    }
+
+    /// resources/subscribe: forwarded to the owning upstream; its updates reach this client.
+    pub async fn subscribe(&self, peer: Peer<RoleServer>, uri: &str) -> Result<(), McpError> {
+        let upstream = self.resource_owner(uri).await?;
+        upstream.subscribe(uri).await.map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        if let Ok(mut subs) = self.subscribers.lock() {
+            subs.entry(uri.to_string()).or_default().push(peer);
+        }
+        Ok(())
+    }
+
+    /// resources/unsubscribe: the upstream is unsubscribed when no client is left.
+    /// Client handles have no identity to compare, so this drops closed sessions and
+    /// one live subscription to the URI.
+    pub async fn unsubscribe(&self, uri: &str) -> Result<(), McpError> {
+        let upstream = self.resource_owner(uri).await?;
+        let last = match self.subscribers.lock() {
+            Ok(mut subs) => {
+                let list = subs.entry(uri.to_string()).or_default();
+                list.retain(|p| !p.is_transport_closed());
+                list.pop();
+                list.is_empty()
+            }
+            Err(_) => true,
+        };
+        if last {
+            upstream.unsubscribe(uri).await.map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        }
+        Ok(())
+    }
+
+    /// completion/complete: a prompt reference is renamed back to the upstream's
+    /// name; a resource reference is routed by URI.
+    pub async fn complete(&self, mut params: CompleteRequestParams) -> Result<CompleteResult, McpError> {
+        let upstream = match &mut params.r#ref {
+            Reference::Prompt(p) => {
+                let catalog = self.catalog.read().await;
+                let route = catalog
+                    .prompt_routes
+                    .get(&p.name)
+                    .ok_or_else(|| McpError::invalid_params(format!("unknown prompt: {}", p.name), None))?;
+                p.name = route.tool.clone();
+                &self.upstreams[route.upstream]
+            }
+            Reference::Resource(r) => {
+                let uri = r.uri.clone();
+                self.resource_owner(&uri).await?
+            }
+            _ => return Err(McpError::invalid_params("unsupported completion reference", None)),
+        };
+        upstream.complete(params).await.map_err(|e| McpError::internal_error(e.to_string(), None))
+    }
+
+    fn live_clients(&self) -> Vec<Peer<RoleServer>> {
+        match self.clients.lock() {
+            Ok(mut c) => {
+                c.retain(|p| !p.is_transport_closed());
+                c.clone()
+            }
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Remember a connected client for list-changed notifications.
@@ -90,21 +215,6 @@ impl Gateway {
         if let Ok(mut clients) = self.clients.lock() {
             clients.retain(|p| !p.is_transport_closed());
             clients.push(peer);
-        }
-    }
-
-    async fn notify_tools_changed(&self) {
-        let clients: Vec<_> = match self.clients.lock() {
-            Ok(mut c) => {
-                c.retain(|p| !p.is_transport_closed());
-                c.clone()
-            }
-            Err(_) => return,
-        };
-        for peer in clients {
-            if let Err(e) = peer.notify_tool_list_changed().await {
-                tracing::debug!(error = %e, "client gone before tools/list_changed");
-            }
         }
     }
 

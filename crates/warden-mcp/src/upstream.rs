@@ -6,8 +6,10 @@
 use axum::http::{HeaderName, HeaderValue};
 use rmcp::ClientHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, GetPromptRequestParams, GetPromptResult, Prompt, ReadResourceRequestParams,
-    ReadResourceResult, Resource, ResourceTemplate, Tool,
+    CallToolRequestParams, CallToolResult, CompleteRequestParams, CompleteResult, GetPromptRequestParams,
+    GetPromptResult, LoggingMessageNotificationParam, Prompt, ReadResourceRequestParams, ReadResourceResult, Resource,
+    ResourceTemplate, ResourceUpdatedNotificationParam, ServerCapabilities, SetLevelRequestParams,
+    SubscribeRequestParams, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, Peer, RoleClient, RunningService, ServiceError, ServiceExt};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -67,17 +69,44 @@ pub enum UpstreamError {
     Call(String, String),
 }
 
-/// Receives the upstream's notifications: a changed tool list is reported to the
-/// gateway (by upstream index) so it can refresh and tell its own clients.
+/// A notification from an upstream that the gateway acts on.
+#[derive(Debug)]
+pub enum UpstreamEvent {
+    /// Its tool list changed: refresh the catalog, tell every client.
+    ToolsChanged(usize),
+    /// A log message: relayed to clients.
+    Log(usize, LoggingMessageNotificationParam),
+    /// A subscribed resource changed: relayed to its subscribers.
+    ResourceUpdated(usize, ResourceUpdatedNotificationParam),
+}
+
+/// Receives the upstream's notifications and reports them to the gateway, tagged
+/// with the upstream's index.
 #[derive(Clone)]
 struct UpstreamHandler {
     index: usize,
-    events: UnboundedSender<usize>,
+    events: UnboundedSender<UpstreamEvent>,
 }
 
 impl ClientHandler for UpstreamHandler {
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
-        let _ = self.events.send(self.index);
+        let _ = self.events.send(UpstreamEvent::ToolsChanged(self.index));
+    }
+
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let _ = self.events.send(UpstreamEvent::Log(self.index, params));
+    }
+
+    async fn on_resource_updated(
+        &self,
+        params: ResourceUpdatedNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let _ = self.events.send(UpstreamEvent::ResourceUpdated(self.index, params));
     }
 }
 
@@ -100,7 +129,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 impl Upstream {
     /// An upstream (not yet started); `events` receives `index` when its tools change.
-    pub fn new(spec: UpstreamSpec, index: usize, events: UnboundedSender<usize>) -> Upstream {
+    pub fn new(spec: UpstreamSpec, index: usize, events: UnboundedSender<UpstreamEvent>) -> Upstream {
         let conn = Connection { service: None, failures: 0, next_attempt: Instant::now() };
         let in_flight = tokio::sync::Semaphore::new(spec.max_concurrency.max(1) as usize);
         Upstream { spec, handler: UpstreamHandler { index, events }, conn: Mutex::new(conn), in_flight }
@@ -213,6 +242,33 @@ impl Upstream {
     pub async fn read_resource(&self, params: ReadResourceRequestParams) -> Result<ReadResourceResult, UpstreamError> {
         let peer = self.peer().await?;
         self.bounded(peer.read_resource(params)).await
+    }
+
+    /// What the live session's server declared (empty when not connected).
+    pub async fn capabilities(&self) -> ServerCapabilities {
+        let conn = self.conn.lock().await;
+        let info = conn.service.as_ref().and_then(|s| s.peer().peer_info());
+        info.map(|i| i.capabilities.clone()).unwrap_or_default()
+    }
+
+    pub async fn set_level(&self, params: SetLevelRequestParams) -> Result<(), UpstreamError> {
+        let peer = self.peer().await?;
+        self.bounded(peer.set_level(params)).await
+    }
+
+    pub async fn subscribe(&self, uri: &str) -> Result<(), UpstreamError> {
+        let peer = self.peer().await?;
+        self.bounded(peer.subscribe(SubscribeRequestParams::new(uri))).await
+    }
+
+    pub async fn unsubscribe(&self, uri: &str) -> Result<(), UpstreamError> {
+        let peer = self.peer().await?;
+        self.bounded(peer.unsubscribe(UnsubscribeRequestParams::new(uri))).await
+    }
+
+    pub async fn complete(&self, params: CompleteRequestParams) -> Result<CompleteResult, UpstreamError> {
+        let peer = self.peer().await?;
+        self.bounded(peer.complete(params)).await
     }
 
     /// Call `tool` with `arguments`, bounded by the call timeout.

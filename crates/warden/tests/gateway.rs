@@ -312,12 +312,22 @@ async fn bad_host_and_origin_headers_are_rejected() {
     assert!((400..500).contains(&evil_origin), "bad Origin got {evil_origin}");
 }
 
-/// A client that records `notifications/tools/list_changed`.
+/// A client that records `notifications/tools/list_changed` and log messages.
 #[derive(Clone, Default)]
-struct Watcher(Arc<tokio::sync::Notify>);
+struct Watcher(Arc<tokio::sync::Notify>, Arc<Mutex<Vec<Value>>>);
 
+#[allow(deprecated)] // MCP logging (rmcp follows the SEP-2577 draft)
 impl rmcp::ClientHandler for Watcher {
     async fn on_tool_list_changed(&self, _context: rmcp::service::NotificationContext<RoleClient>) {
+        self.0.notify_one();
+    }
+
+    async fn on_logging_message(
+        &self,
+        params: rmcp::model::LoggingMessageNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        self.1.lock().expect("lock").push(serde_json::to_value(params).expect("json"));
         self.0.notify_one();
     }
 }
@@ -471,5 +481,32 @@ async fn prompts_and_resources_are_forwarded_through_the_output_guardrails() {
     assert!(!err.contains("rm -rf"), "{err}");
     assert!(peer.read_resource(ReadResourceRequestParams::new("demo://nope")).await.is_err());
     assert!(peer.get_prompt(GetPromptRequestParams::new("demo__nope")).await.is_err());
+    client.cancel().await.expect("client closes");
+}
+
+#[tokio::test]
+#[allow(deprecated)] // MCP logging (rmcp follows the SEP-2577 draft)
+async fn upstream_log_messages_reach_clients_tagged_with_the_upstream() {
+    let gw = Gateway::start(Some(
+        r#"
+[[servers]]
+name = "chatty"
+command = "${WARDEN_EXE}"
+args = ["demo-server", "--faults"]
+"#,
+    ));
+    let watcher = Watcher::default();
+    let client = gw.client_with(watcher.clone()).await;
+    let level = rmcp::model::SetLevelRequestParams::new(rmcp::model::LoggingLevel::Debug);
+    client.peer().set_level(level).await.expect("logging/setLevel");
+    assert_eq!(text(&call(client.peer(), "chatty__say", json!({})).await), "said");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while watcher.1.lock().expect("lock").is_empty() && Instant::now() < deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(200), watcher.0.notified()).await;
+    }
+    let logs = watcher.1.lock().expect("lock").clone();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0]["data"], "hello from upstream");
+    assert_eq!(logs[0]["logger"], "chatty");
     client.cancel().await.expect("client closes");
 }
