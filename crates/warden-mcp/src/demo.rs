@@ -2,6 +2,7 @@
 //! the default config, so the first command of the README shows the whole pipeline.
 //! Its `lookup_contact` tool returns a (fake) e-mail address for output guardrails.
 
+use rmcp::model::ProgressNotificationParam;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
     GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult, LoggingLevel,
@@ -63,6 +64,7 @@ fn tools(faults: bool, grown: bool) -> Vec<Tool> {
             schema(json!({"type": "object"})),
         ));
         tools.push(Tool::new("say", "Send a log message to the client", schema(json!({"type": "object"}))));
+        tools.push(Tool::new("steps", "Report progress three times, then answer", schema(json!({"type": "object"}))));
     }
     if grown {
         tools.push(Tool::new("extra", "Appears after `grow`", schema(json!({"type": "object"}))));
@@ -185,6 +187,18 @@ impl ServerHandler for DemoServer {
                 self.grown.store(true, std::sync::atomic::Ordering::SeqCst);
                 let _ = context.peer.notify_tool_list_changed().await;
                 Ok(text("grown"))
+            }
+            "steps" if self.faults => {
+                if let Some(token) = context.meta.get_progress_token() {
+                    for step in 1..=3 {
+                        let mut p = ProgressNotificationParam::new(token.clone(), f64::from(step));
+                        p.total = Some(3.0);
+                        let _ = context.peer.notify_progress(p).await;
+                        // Progress reports work being done; a real tool works between them.
+                        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                    }
+                }
+                Ok(text("done"))
             }
             "say" if self.faults => {
                 let message = LoggingMessageNotificationParam::new(LoggingLevel::Info, json!("hello from upstream"));

@@ -9,8 +9,8 @@ use crate::upstream::{Upstream, UpstreamSpec};
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequestParams,
-    GetPromptResult, JsonObject, Prompt, ReadResourceRequestParams, ReadResourceResult, Reference, Resource,
-    ResourceTemplate, SetLevelRequestParams, Tool,
+    GetPromptResult, JsonObject, ProgressToken, Prompt, ReadResourceRequestParams, ReadResourceResult, Reference,
+    Resource, ResourceTemplate, SetLevelRequestParams, Tool,
 };
 use rmcp::service::{Peer, RoleServer};
 use serde::Serialize;
@@ -342,6 +342,7 @@ impl Gateway {
         principal: Option<Principal>,
         name: &str,
         arguments: Option<JsonObject>,
+        progress: Option<(Peer<RoleServer>, ProgressToken)>,
     ) -> Result<CallToolResult, McpError> {
         let (upstream, tool) = {
             let catalog = self.catalog.read().await;
@@ -363,13 +364,14 @@ impl Gateway {
             _ => JsonObject::new(),
         };
 
-        let result = match upstream.call_tool(CallToolRequestParams::new(tool).with_arguments(arguments)).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, "upstream call failed");
-                return Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]));
-            }
-        };
+        let result =
+            match upstream.call_tool(CallToolRequestParams::new(tool).with_arguments(arguments), progress).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "upstream call failed");
+                    return Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]));
+                }
+            };
 
         let value = serde_json::to_value(&result).map_err(|e| McpError::internal_error(e.to_string(), None))?;
         let output = self.chains.output.run(Stage::Output, &ctx, value).await;

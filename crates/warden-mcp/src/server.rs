@@ -148,8 +148,13 @@ impl ServerHandler for GatewayHandler {
     ) -> Result<CallToolResponse, McpError> {
         let request_id = format!("{:?}", context.id);
         let principal = self.principal(&context);
-        let result = self.gateway.call_tool(request_id, principal, &request.name, request.arguments).await?;
-        Ok(CallToolResponse::Complete(result))
+        let progress = context.meta.get_progress_token().map(|token| (context.peer.clone(), token));
+        let call = self.gateway.call_tool(request_id, principal, &request.name, request.arguments, progress);
+        // A client's notifications/cancelled drops the call, which cancels it upstream.
+        tokio::select! {
+            result = call => Ok(CallToolResponse::Complete(result?)),
+            _ = context.ct.cancelled() => Err(McpError::internal_error("cancelled by the client", None)),
+        }
     }
 }
 

@@ -6,16 +6,22 @@
 use axum::http::{HeaderName, HeaderValue};
 use rmcp::ClientHandler;
 use rmcp::model::{
+    CallToolRequest, CancelledNotificationParam, ClientRequest, ProgressNotificationParam, ProgressToken, RequestId,
+    ServerResult,
+};
+use rmcp::model::{
     CallToolRequestParams, CallToolResult, CompleteRequestParams, CompleteResult, GetPromptRequestParams,
     GetPromptResult, LoggingMessageNotificationParam, Prompt, ReadResourceRequestParams, ReadResourceResult, Resource,
     ResourceTemplate, ResourceUpdatedNotificationParam, ServerCapabilities, SetLevelRequestParams,
     SubscribeRequestParams, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, Peer, RoleClient, RunningService, ServiceError, ServiceExt};
+use rmcp::service::{PeerRequestOptions, RoleServer};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use std::collections::HashMap;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::Mutex;
@@ -80,12 +86,31 @@ pub enum UpstreamEvent {
     ResourceUpdated(usize, ResourceUpdatedNotificationParam),
 }
 
+/// Where a progress notification goes: the client that made the call, under the
+/// token it chose (rmcp picks its own token for the upstream request).
+type ProgressRoutes = Arc<std::sync::Mutex<HashMap<ProgressToken, ProgressRoute>>>;
+
+#[derive(Clone)]
+struct ProgressRoute {
+    peer: Peer<RoleServer>,
+    token: ProgressToken,
+    /// Notifications relayed so far.
+    relayed: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// rmcp handles each notification in a task of its own, so progress an upstream sent
+/// just before its result may still be in flight when the result arrives. A call
+/// that reported progress waits this long before answering, so the client sees the
+/// progress first (it would be dropped once the request's stream has closed).
+const PROGRESS_SETTLE: Duration = Duration::from_millis(20);
+
 /// Receives the upstream's notifications and reports them to the gateway, tagged
-/// with the upstream's index.
+/// with the upstream's index; progress goes straight to the calling client.
 #[derive(Clone)]
 struct UpstreamHandler {
     index: usize,
     events: UnboundedSender<UpstreamEvent>,
+    progress: ProgressRoutes,
 }
 
 impl ClientHandler for UpstreamHandler {
@@ -99,6 +124,15 @@ impl ClientHandler for UpstreamHandler {
         _context: NotificationContext<RoleClient>,
     ) {
         let _ = self.events.send(UpstreamEvent::Log(self.index, params));
+    }
+
+    async fn on_progress(&self, mut params: ProgressNotificationParam, _context: NotificationContext<RoleClient>) {
+        let route = self.progress.lock().ok().and_then(|routes| routes.get(&params.progress_token).cloned());
+        if let Some(route) = route {
+            params.progress_token = route.token;
+            route.relayed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = route.peer.notify_progress(params).await;
+        }
     }
 
     async fn on_resource_updated(
@@ -132,7 +166,8 @@ impl Upstream {
     pub fn new(spec: UpstreamSpec, index: usize, events: UnboundedSender<UpstreamEvent>) -> Upstream {
         let conn = Connection { service: None, failures: 0, next_attempt: Instant::now() };
         let in_flight = tokio::sync::Semaphore::new(spec.max_concurrency.max(1) as usize);
-        Upstream { spec, handler: UpstreamHandler { index, events }, conn: Mutex::new(conn), in_flight }
+        let handler = UpstreamHandler { index, events, progress: ProgressRoutes::default() };
+        Upstream { spec, handler, conn: Mutex::new(conn), in_flight }
     }
 
     pub fn name(&self) -> &str {
@@ -271,10 +306,39 @@ impl Upstream {
         self.bounded(peer.complete(params)).await
     }
 
-    /// Call `tool` with `arguments`, bounded by the call timeout.
-    pub async fn call_tool(&self, params: CallToolRequestParams) -> Result<CallToolResult, UpstreamError> {
+    /// Call a tool, bounded by the call timeout. With `progress`, the upstream's
+    /// progress notifications for this call are relayed to that client under its
+    /// token. Dropping the future (timeout, client cancelled) cancels the upstream
+    /// request too (notifications/cancelled).
+    pub async fn call_tool(
+        &self,
+        params: CallToolRequestParams,
+        progress: Option<(Peer<RoleServer>, ProgressToken)>,
+    ) -> Result<CallToolResult, UpstreamError> {
         let peer = self.peer().await?;
-        self.bounded(peer.call_tool(params)).await
+        let Some(route) = progress else {
+            return self.bounded(peer.call_tool(params)).await;
+        };
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        let name = self.spec.name.clone();
+        let call = async {
+            let handle = peer.send_request_with_option(request, PeerRequestOptions::no_options()).await?;
+            let relayed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let to = ProgressRoute { peer: route.0, token: route.1, relayed: relayed.clone() };
+            let _route = RouteGuard::new(&self.handler.progress, handle.progress_token.clone(), to);
+            let (id, upstream_peer) = (handle.id.clone(), handle.peer.clone());
+            let cancel_on_drop = CancelOnDrop(Some((upstream_peer, id)));
+            let response = handle.await_response().await;
+            cancel_on_drop.disarm();
+            if relayed.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+                tokio::time::sleep(PROGRESS_SETTLE).await;
+            }
+            response
+        };
+        match self.bounded(call).await? {
+            ServerResult::CallToolResult(result) => Ok(result),
+            _ => Err(UpstreamError::Call(name, "unexpected response to tools/call".into())),
+        }
     }
 
     /// Await an upstream request under the call timeout. A closed transport drops
@@ -296,6 +360,59 @@ impl Upstream {
                 Err(UpstreamError::Call(self.spec.name.clone(), e.to_string()))
             }
             Err(_) => Err(UpstreamError::Timeout(self.spec.name.clone(), timeout)),
+        }
+    }
+}
+
+/// Removes a progress route when the call ends, however it ends — a little later,
+/// because rmcp handles notifications concurrently with responses, so progress sent
+/// just before the result may be processed just after it.
+struct RouteGuard {
+    routes: ProgressRoutes,
+    token: ProgressToken,
+}
+
+const PROGRESS_GRACE: Duration = Duration::from_secs(2);
+
+impl RouteGuard {
+    fn new(routes: &ProgressRoutes, token: ProgressToken, to: ProgressRoute) -> Self {
+        if let Ok(mut r) = routes.lock() {
+            r.insert(token.clone(), to);
+        }
+        RouteGuard { routes: routes.clone(), token }
+    }
+}
+
+impl Drop for RouteGuard {
+    fn drop(&mut self) {
+        let (routes, token) = (self.routes.clone(), self.token.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(PROGRESS_GRACE).await;
+            if let Ok(mut r) = routes.lock() {
+                r.remove(&token);
+            }
+        });
+    }
+}
+
+/// Tells the upstream a request was abandoned (timeout, or the client cancelled)
+/// when dropped before [`CancelOnDrop::disarm`].
+struct CancelOnDrop(Option<(Peer<RoleClient>, RequestId)>);
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some((peer, id)) = self.0.take() {
+            let params = CancelledNotificationParam::new(Some(id), Some("abandoned by the gateway".into()));
+            // Drop cannot await; the session task sends it.
+            tokio::spawn(async move {
+                let _ = peer.notify_cancelled(params).await;
+            });
         }
     }
 }

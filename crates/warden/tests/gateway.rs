@@ -314,12 +314,20 @@ async fn bad_host_and_origin_headers_are_rejected() {
 
 /// A client that records `notifications/tools/list_changed` and log messages.
 #[derive(Clone, Default)]
-struct Watcher(Arc<tokio::sync::Notify>, Arc<Mutex<Vec<Value>>>);
+struct Watcher(Arc<tokio::sync::Notify>, Arc<Mutex<Vec<Value>>>, Arc<Mutex<Vec<f64>>>);
 
 #[allow(deprecated)] // MCP logging (rmcp follows the SEP-2577 draft)
 impl rmcp::ClientHandler for Watcher {
     async fn on_tool_list_changed(&self, _context: rmcp::service::NotificationContext<RoleClient>) {
         self.0.notify_one();
+    }
+
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        self.2.lock().expect("lock").push(params.progress);
     }
 
     async fn on_logging_message(
@@ -486,7 +494,7 @@ async fn prompts_and_resources_are_forwarded_through_the_output_guardrails() {
 
 #[tokio::test]
 #[allow(deprecated)] // MCP logging (rmcp follows the SEP-2577 draft)
-async fn upstream_log_messages_reach_clients_tagged_with_the_upstream() {
+async fn upstream_logs_and_progress_reach_clients() {
     let gw = Gateway::start(Some(
         r#"
 [[servers]]
@@ -508,5 +516,17 @@ args = ["demo-server", "--faults"]
     assert_eq!(logs.len(), 1, "{logs:?}");
     assert_eq!(logs[0]["data"], "hello from upstream");
     assert_eq!(logs[0]["logger"], "chatty");
+
+    // Progress of a call is relayed to the caller, under the caller's token.
+    assert_eq!(text(&call(client.peer(), "chatty__steps", json!({})).await), "done");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while watcher.2.lock().expect("lock").len() < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // rmcp handles each notification in its own task (in the gateway and in this
+    // client), so arrival order is not guaranteed; all three must arrive.
+    let mut seen = watcher.2.lock().expect("lock").clone();
+    seen.sort_by(f64::total_cmp);
+    assert_eq!(seen, [1.0, 2.0, 3.0]);
     client.cancel().await.expect("client closes");
 }
