@@ -299,14 +299,7 @@ impl Gateway {
         principal: Option<Principal>,
         uri: &str,
     ) -> Result<ReadResourceResult, McpError> {
-        let owner = {
-            let catalog = self.catalog.read().await;
-            catalog.resource_owners.get(uri).copied().or_else(|| {
-                catalog.template_owners.iter().find(|(prefix, _)| uri.starts_with(prefix.as_str())).map(|(_, i)| *i)
-            })
-        };
-        let upstream =
-            &self.upstreams[owner.ok_or_else(|| McpError::invalid_params(format!("unknown resource: {uri}"), None))?];
+        let upstream = self.resource_owner(uri).await?;
         let result = upstream
             .read_resource(ReadResourceRequestParams::new(uri.to_string()))
             .await
@@ -325,9 +318,10 @@ impl Gateway {
             Action::Allow | Action::Warn => Ok(result),
             Action::Block => {
                 tracing::info!(server = %ctx.server, item = %ctx.tool, "output blocked");
-                let reasons: Vec<String> =
-                    output.findings.iter().map(|f| format!("{}: {}", f.detector, f.message)).collect();
-                Err(McpError::invalid_request(format!("Warden withheld the result: {}", reasons.join("; ")), None))
+                Err(McpError::invalid_request(
+                    format!("Warden withheld the result: {}", reasons(&output.findings)),
+                    None,
+                ))
             }
             Action::Redact => serde_json::from_value(output.payload)
                 .map_err(|e| McpError::internal_error(format!("rewritten result is invalid: {e}"), None)),
@@ -391,8 +385,12 @@ impl Gateway {
 /// An `isError` result naming each detector and its reason (never matched values:
 /// finding messages are written not to contain them).
 fn refusal(what: &str, findings: &[Finding]) -> CallToolResult {
-    let reasons: Vec<String> = findings.iter().map(|f| format!("{}: {}", f.detector, f.message)).collect();
-    CallToolResult::error(vec![ContentBlock::text(format!("Warden {what}: {}", reasons.join("; ")))])
+    CallToolResult::error(vec![ContentBlock::text(format!("Warden {what}: {}", reasons(findings)))])
+}
+
+/// `detector: message; …` for the caller.
+fn reasons(findings: &[Finding]) -> String {
+    findings.iter().map(|f| format!("{}: {}", f.detector, f.message)).collect::<Vec<_>>().join("; ")
 }
 
 impl Catalog {

@@ -162,7 +162,7 @@ const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 impl Upstream {
-    /// An upstream (not yet started); `events` receives `index` when its tools change.
+    /// An upstream (not yet started); its notifications go to `events`, tagged `index`.
     pub fn new(spec: UpstreamSpec, index: usize, events: UnboundedSender<UpstreamEvent>) -> Upstream {
         let conn = Connection { service: None, failures: 0, next_attempt: Instant::now() };
         let in_flight = tokio::sync::Semaphore::new(spec.max_concurrency.max(1) as usize);
