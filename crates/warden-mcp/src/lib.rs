@@ -3,7 +3,7 @@
 //! - [`server`]: the handler MCP clients talk to, over Streamable HTTP (`/mcp`) and stdio;
 //! - [`gateway`]: aggregation of upstream tools and the guardrail pipeline per call;
 //! - [`upstream`]: upstream servers (stdio child processes, Streamable HTTP), kept and re-established;
-//! - [`naming`]: namespaced tool names;
+//! - [`naming`]: namespaced tool names; [`paging`]: cursors for the aggregated lists;
 //! - [`demo`]: the built-in demo upstream (`warden demo-server`).
 
 // rmcp marks logging and resources/unsubscribe deprecated (SEP-2577, a draft
@@ -14,6 +14,7 @@
 pub mod demo;
 pub mod gateway;
 pub mod naming;
+pub mod paging;
 pub mod server;
 pub mod upstream;
 
