@@ -22,6 +22,16 @@ use std::sync::Arc;
 use warden_core::auth::AuthFailure;
 use warden_core::{AuthRequest, Principal, Transport};
 
+/// One page of an aggregated list as the rmcp result type `$ty`.
+macro_rules! paged {
+    ($ty:ty, $items:expr, $request:expr) => {{
+        let (items, next) = page(&$items, $request.as_ref(), PAGE_SIZE)?;
+        let mut result = <$ty>::with_all_items(items);
+        result.next_cursor = next;
+        Ok(result)
+    }};
+}
+
 /// One downstream session's view of the gateway.
 #[derive(Clone)]
 pub struct GatewayHandler {
@@ -64,10 +74,7 @@ impl ServerHandler for GatewayHandler {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let (items, next) = page(&self.gateway.tools().await, request.as_ref(), PAGE_SIZE)?;
-        let mut result = ListToolsResult::with_all_items(items);
-        result.next_cursor = next;
-        Ok(result)
+        paged!(ListToolsResult, self.gateway.tools().await, request)
     }
 
     async fn list_prompts(
@@ -75,10 +82,7 @@ impl ServerHandler for GatewayHandler {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        let (items, next) = page(&self.gateway.prompts().await, request.as_ref(), PAGE_SIZE)?;
-        let mut result = ListPromptsResult::with_all_items(items);
-        result.next_cursor = next;
-        Ok(result)
+        paged!(ListPromptsResult, self.gateway.prompts().await, request)
     }
 
     async fn get_prompt(
@@ -128,10 +132,7 @@ impl ServerHandler for GatewayHandler {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let (items, next) = page(&self.gateway.resources().await, request.as_ref(), PAGE_SIZE)?;
-        let mut result = ListResourcesResult::with_all_items(items);
-        result.next_cursor = next;
-        Ok(result)
+        paged!(ListResourcesResult, self.gateway.resources().await, request)
     }
 
     async fn list_resource_templates(
@@ -139,10 +140,7 @@ impl ServerHandler for GatewayHandler {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        let (items, next) = page(&self.gateway.resource_templates().await, request.as_ref(), PAGE_SIZE)?;
-        let mut result = ListResourceTemplatesResult::with_all_items(items);
-        result.next_cursor = next;
-        Ok(result)
+        paged!(ListResourceTemplatesResult, self.gateway.resource_templates().await, request)
     }
 
     async fn read_resource(
