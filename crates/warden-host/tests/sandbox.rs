@@ -343,6 +343,10 @@ async fn auth_apikey_checks_hashes_expiry_and_disabled_keys() {
         auth.authenticate(&req(&[("authorization", "Basic a2V5LWFsaWNl")])).await,
         Err(AuthError::NoCredentials)
     );
+    assert_eq!(
+        auth.authenticate(&req(&[("authorization", "Bearer ")])).await,
+        Err(AuthError::Rejected("empty API key".into()))
+    );
     for (key, reason) in [("key-wrong", "unknown API key"), ("key-old", "expired"), ("key-off", "disabled")] {
         match auth.authenticate(&req(&[("authorization", &format!("Bearer {key}"))])).await {
             Err(AuthError::Rejected(r)) => {

@@ -24,7 +24,12 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
     let exe = std::env::current_exe().ok().map(|p| p.display().to_string());
     let env = |name: &str| match name {
         "WARDEN_EXE" => exe.clone(),
-        "WARDEN_API_KEY_SHA256" => Some(hex::encode(Sha256::digest(local_api_key().key.as_bytes()))),
+        // No key (no randomness to make one): the variable is unset, so a config that
+        // uses it fails to load instead of accepting the hash of an empty key.
+        "WARDEN_API_KEY_SHA256" => {
+            let key = &local_api_key().key;
+            (!key.is_empty()).then(|| hex::encode(Sha256::digest(key.as_bytes())))
+        }
         _ => std::env::var(name).ok(),
     };
     Config::parse(&text, &env).map_err(|errors| anyhow::anyhow!("{origin} is invalid:\n{errors}"))
@@ -92,8 +97,8 @@ fn generate_key() -> String {
     use std::io::Read;
     let mut bytes = [0u8; 24];
     if let Err(e) = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
-        // Without randomness there is no safe key; an unusable one locks everyone out
-        // rather than letting anyone in.
+        // Without randomness there is no safe key; an empty one makes the config
+        // that needs it fail to load (see load_config) rather than let anyone in.
         tracing::error!(error = %e, "cannot read /dev/urandom; set WARDEN_API_KEY");
         return String::new();
     }

@@ -110,6 +110,9 @@ impl Auth for Plugin {
         let Some(key) = presented(&request.headers) else {
             return Err(AuthError::NoCredentials);
         };
+        if key.is_empty() {
+            return Err(AuthError::Rejected("empty API key".into()));
+        }
         let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         KEYS.with(|keys| {
             let keys = keys.borrow();
