@@ -30,9 +30,10 @@ pub struct Chains {
     pub output: GuardrailChain,
 }
 
+/// Where a namespaced tool or prompt lives: its upstream and its name there.
 struct Route {
     upstream: usize,
-    tool: String,
+    name: String,
 }
 
 /// Everything the upstreams offer, as clients see it. Tools and prompts are
@@ -188,7 +189,7 @@ impl Gateway {
                     .prompt_routes
                     .get(&p.name)
                     .ok_or_else(|| McpError::invalid_params(format!("unknown prompt: {}", p.name), None))?;
-                p.name = route.tool.clone();
+                p.name = route.name.clone();
                 &self.upstreams[route.upstream]
             }
             Reference::Resource(r) => {
@@ -226,7 +227,7 @@ impl Gateway {
                 Ok(tools) => {
                     for mut tool in tools {
                         let name = namespaced(up.name(), &tool.name);
-                        catalog.routes.insert(name.clone(), Route { upstream: i, tool: tool.name.to_string() });
+                        catalog.routes.insert(name.clone(), Route { upstream: i, name: tool.name.to_string() });
                         tool.name = name.into();
                         catalog.tools.push(tool);
                     }
@@ -240,6 +241,21 @@ impl Gateway {
         }
         tracing::info!(tools = catalog.tools.len(), upstreams = self.upstreams.len(), "tool catalog built");
         *self.catalog.write().await = catalog;
+    }
+
+    /// The upstream and upstream-side name of a namespaced `kind` ("tool", "prompt");
+    /// an unknown name is invalid params.
+    async fn resolve(
+        &self,
+        kind: &str,
+        name: &str,
+        routes: fn(&Catalog) -> &HashMap<String, Route>,
+    ) -> Result<(&Upstream, String), McpError> {
+        let catalog = self.catalog.read().await;
+        let route = routes(&catalog)
+            .get(name)
+            .ok_or_else(|| McpError::invalid_params(format!("unknown {kind}: {name}"), None))?;
+        Ok((&self.upstreams[route.upstream], route.name.clone()))
     }
 
     /// The auth chain requests must pass.
@@ -271,14 +287,7 @@ impl Gateway {
         name: &str,
         arguments: Option<JsonObject>,
     ) -> Result<GetPromptResult, McpError> {
-        let (upstream, prompt) = {
-            let catalog = self.catalog.read().await;
-            let route = catalog
-                .prompt_routes
-                .get(name)
-                .ok_or_else(|| McpError::invalid_params(format!("unknown prompt: {name}"), None))?;
-            (&self.upstreams[route.upstream], route.tool.clone())
-        };
+        let (upstream, prompt) = self.resolve("prompt", name, |c| &c.prompt_routes).await?;
         let mut params = GetPromptRequestParams::new(prompt.clone());
         params.arguments = arguments;
         let result = upstream.get_prompt(params).await.map_err(|e| McpError::internal_error(e.to_string(), None))?;
@@ -338,14 +347,7 @@ impl Gateway {
         arguments: Option<JsonObject>,
         progress: Option<(Peer<RoleServer>, ProgressToken)>,
     ) -> Result<CallToolResult, McpError> {
-        let (upstream, tool) = {
-            let catalog = self.catalog.read().await;
-            let route = catalog
-                .routes
-                .get(name)
-                .ok_or_else(|| McpError::invalid_params(format!("unknown tool: {name}"), None))?;
-            (&self.upstreams[route.upstream], route.tool.clone())
-        };
+        let (upstream, tool) = self.resolve("tool", name, |c| &c.routes).await?;
         let ctx = CallContext { request_id, principal, server: upstream.name().to_string(), tool: tool.clone() };
 
         let input = self.chains.input.run(Stage::Input, &ctx, Value::Object(arguments.unwrap_or_default())).await;
@@ -397,7 +399,7 @@ impl Catalog {
     fn add_extras(&mut self, upstream: usize, server: &str, extras: Extras) {
         for mut prompt in extras.prompts {
             let name = namespaced(server, &prompt.name);
-            self.prompt_routes.insert(name.clone(), Route { upstream, tool: prompt.name.clone() });
+            self.prompt_routes.insert(name.clone(), Route { upstream, name: prompt.name.clone() });
             prompt.name = name;
             self.prompts.push(prompt);
         }
