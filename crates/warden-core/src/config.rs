@@ -45,6 +45,45 @@ pub struct GatewayConfig {
     pub allowed_hosts: Vec<String>,
     /// `Origin` header values accepted (browsers send one); `*` matches any port.
     pub allowed_origins: Vec<String>,
+    /// How tool and prompt names are prefixed with their server's name.
+    pub tool_prefix: ToolPrefix,
+}
+
+/// How upstream tool (and prompt) names are shown to clients.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ToolPrefix {
+    /// `{server}__{tool}` for every tool: a name never changes when upstreams are
+    /// added or removed.
+    #[default]
+    Always,
+    /// The upstream's own name, prefixed only when several upstreams offer it.
+    OnClash,
+    /// The upstream's own name; on a clash the first server (in config order) keeps
+    /// it and the others' tool is hidden (`warden check` lists clashes).
+    Never,
+}
+
+impl std::fmt::Display for ToolPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ToolPrefix::Always => "always",
+            ToolPrefix::OnClash => "on-clash",
+            ToolPrefix::Never => "never",
+        })
+    }
+}
+
+impl std::str::FromStr for ToolPrefix {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "always" => Ok(ToolPrefix::Always),
+            "on-clash" => Ok(ToolPrefix::OnClash),
+            "never" => Ok(ToolPrefix::Never),
+            other => Err(format!("unknown tool prefix mode {other:?} (always, on-clash, never)")),
+        }
+    }
 }
 
 impl Default for GatewayConfig {
@@ -56,6 +95,7 @@ impl Default for GatewayConfig {
             output: Vec::new(),
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             allowed_origins: vec!["http://localhost:*".into(), "http://127.0.0.1:*".into(), "http://[::1]:*".into()],
+            tool_prefix: ToolPrefix::Always,
         }
     }
 }

@@ -3,14 +3,14 @@
 //! never called), the upstream call, output guardrails (a block means the content is
 //! never returned), then restore of input redactions.
 
-use crate::naming::namespaced;
+use crate::naming::{Clash, ToolPrefix, assign};
+use crate::upstream::{Caller, Upstream, UpstreamSpec};
 use crate::upstream::{Extras, UpstreamEvent};
-use crate::upstream::{Upstream, UpstreamSpec};
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequestParams,
-    GetPromptResult, JsonObject, ProgressToken, Prompt, ReadResourceRequestParams, ReadResourceResult, Reference,
-    Resource, ResourceTemplate, SetLevelRequestParams, Tool,
+    GetPromptResult, JsonObject, Prompt, ReadResourceRequestParams, ReadResourceResult, Reference, Resource,
+    ResourceTemplate, SetLevelRequestParams, Tool,
 };
 use rmcp::service::{Peer, RoleServer};
 use serde::Serialize;
@@ -52,11 +52,32 @@ struct Catalog {
     template_owners: Vec<(String, usize)>,
 }
 
+/// What one upstream listed at its last successful listing: kept when a later
+/// listing fails, so an upstream that is down for a moment keeps its tools (a call
+/// then gets a clear error) and no name moves (`on-clash`, `never`).
+#[derive(Default, Clone)]
+struct Listing {
+    tools: Option<Vec<Tool>>,
+    extras: Option<Extras>,
+    error: Option<String>,
+}
+
+/// How each upstream answered at the last refresh, and the name clashes found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// `(server, Ok(tool count) | Err(why it could not be listed))`, in config order.
+    pub upstreams: Vec<(String, Result<usize, String>)>,
+    pub clashes: Vec<Clash>,
+}
+
 /// The aggregated upstreams and the guardrail chains.
 pub struct Gateway {
     upstreams: Vec<Upstream>,
     chains: Chains,
+    prefix: ToolPrefix,
+    listings: tokio::sync::Mutex<Vec<Listing>>,
     catalog: RwLock<Catalog>,
+    clashes: std::sync::Mutex<Vec<Clash>>,
     /// Connected clients, told when the tool list changes and sent upstream logs.
     clients: std::sync::Mutex<Vec<Peer<RoleServer>>>,
     /// Resource URI → clients subscribed to it.
@@ -66,13 +87,17 @@ pub struct Gateway {
 impl Gateway {
     /// Start every upstream and build the tool catalog. An upstream that fails to
     /// start is logged and left out; it is retried at the next refresh.
-    pub async fn start(specs: Vec<UpstreamSpec>, chains: Chains) -> Arc<Gateway> {
+    pub async fn start(specs: Vec<UpstreamSpec>, chains: Chains, prefix: ToolPrefix) -> Arc<Gateway> {
         let (events, mut changed) = tokio::sync::mpsc::unbounded_channel();
+        let listings = tokio::sync::Mutex::new(vec![Listing::default(); specs.len()]);
         let upstreams = specs.into_iter().enumerate().map(|(i, s)| Upstream::new(s, i, events.clone())).collect();
         let gw = Arc::new(Gateway {
             upstreams,
             chains,
+            prefix,
+            listings,
             catalog: RwLock::new(Catalog::default()),
+            clashes: std::sync::Mutex::new(Vec::new()),
             clients: std::sync::Mutex::new(Vec::new()),
             subscribers: std::sync::Mutex::new(HashMap::new()),
         });
@@ -219,28 +244,104 @@ impl Gateway {
         }
     }
 
-    /// Re-list every upstream's tools.
+    /// Re-list every upstream and rebuild the catalog. An upstream that cannot be
+    /// listed keeps what it listed last.
     pub async fn refresh(&self) {
-        let mut catalog = Catalog::default();
-        for (i, up) in self.upstreams.iter().enumerate() {
+        // One refresh at a time: the lock is held across the listing so two refreshes
+        // cannot finish out of order.
+        let mut listings = self.listings.lock().await;
+        for (up, listing) in self.upstreams.iter().zip(listings.iter_mut()) {
+            listing.error = None;
             match up.list_tools().await {
-                Ok(tools) => {
-                    for mut tool in tools {
-                        let name = namespaced(up.name(), &tool.name);
-                        catalog.routes.insert(name.clone(), Route { upstream: i, name: tool.name.to_string() });
-                        tool.name = name.into();
-                        catalog.tools.push(tool);
-                    }
+                Ok(tools) => listing.tools = Some(tools),
+                Err(e) => {
+                    tracing::error!(upstream = up.name(), error = %e, "cannot list tools");
+                    listing.error = Some(e.to_string());
                 }
-                Err(e) => tracing::error!(upstream = up.name(), error = %e, "cannot list tools"),
             }
             match up.list_extras().await {
-                Ok(extras) => catalog.add_extras(i, up.name(), extras),
-                Err(e) => tracing::error!(upstream = up.name(), error = %e, "cannot list prompts/resources"),
+                Ok(extras) => listing.extras = Some(extras),
+                Err(e) => {
+                    tracing::error!(upstream = up.name(), error = %e, "cannot list prompts/resources");
+                    listing.error.get_or_insert(e.to_string());
+                }
+            }
+        }
+        let (catalog, clashes) = self.build_catalog(&listings);
+        for clash in &clashes {
+            let claimants: Vec<String> = clash.claimants.iter().map(|(s, t)| format!("{s}:{t}")).collect();
+            let (kind, name) = (clash.kind, &clash.name);
+            match &clash.kept_by {
+                Some(server) => {
+                    tracing::warn!(kind, %name, kept_by = %server, ?claimants, "name clash: the others are hidden")
+                }
+                None => tracing::info!(kind, %name, ?claimants, "name clash: prefixed with the server name"),
             }
         }
         tracing::info!(tools = catalog.tools.len(), upstreams = self.upstreams.len(), "tool catalog built");
         *self.catalog.write().await = catalog;
+        if let Ok(mut c) = self.clashes.lock() {
+            *c = clashes;
+        }
+    }
+
+    fn build_catalog(&self, listings: &[Listing]) -> (Catalog, Vec<Clash>) {
+        let mut catalog = Catalog::default();
+        let servers: Vec<&str> = self.upstreams.iter().map(|u| u.name()).collect();
+        let tools: Vec<&[Tool]> = listings.iter().map(|l| l.tools.as_deref().unwrap_or_default()).collect();
+        let tool_names: Vec<(&str, Vec<&str>)> =
+            servers.iter().zip(&tools).map(|(s, t)| (*s, t.iter().map(|t| t.name.as_ref()).collect())).collect();
+        let (names, mut clashes) = assign(self.prefix, &tool_names);
+        for (i, (row, tools)) in names.into_iter().zip(&tools).enumerate() {
+            for (name, tool) in row.into_iter().zip(tools.iter()) {
+                let Some(name) = name else { continue };
+                catalog.routes.insert(name.clone(), Route { upstream: i, name: tool.name.to_string() });
+                let mut tool = tool.clone();
+                tool.name = name.into();
+                catalog.tools.push(tool);
+            }
+        }
+        let prompts: Vec<&[Prompt]> =
+            listings.iter().map(|l| l.extras.as_ref().map(|e| e.prompts.as_slice()).unwrap_or_default()).collect();
+        let prompt_names: Vec<(&str, Vec<&str>)> =
+            servers.iter().zip(&prompts).map(|(s, p)| (*s, p.iter().map(|p| p.name.as_str()).collect())).collect();
+        let (names, prompt_clashes) = assign(self.prefix, &prompt_names);
+        clashes.extend(prompt_clashes.into_iter().map(|c| Clash { kind: "prompt", ..c }));
+        for (i, (row, prompts)) in names.into_iter().zip(&prompts).enumerate() {
+            for (name, prompt) in row.into_iter().zip(prompts.iter()) {
+                let Some(name) = name else { continue };
+                catalog.prompt_routes.insert(name.clone(), Route { upstream: i, name: prompt.name.clone() });
+                let mut prompt = prompt.clone();
+                prompt.name = name;
+                catalog.prompts.push(prompt);
+            }
+        }
+        for (i, listing) in listings.iter().enumerate() {
+            if let Some(extras) = &listing.extras {
+                catalog.add_resources(i, servers[i], extras);
+            }
+        }
+        (catalog, clashes)
+    }
+
+    /// How each upstream answered at the last refresh, and the clashes found.
+    pub async fn report(&self) -> Report {
+        let listings = self.listings.lock().await;
+        let upstreams = self
+            .upstreams
+            .iter()
+            .zip(listings.iter())
+            .map(|(up, l)| {
+                let status = match (&l.error, &l.tools) {
+                    (Some(e), _) => Err(e.clone()),
+                    (None, Some(tools)) => Ok(tools.len()),
+                    (None, None) => Err("not listed yet".to_string()),
+                };
+                (up.name().to_string(), status)
+            })
+            .collect();
+        let clashes = self.clashes.lock().map(|c| c.clone()).unwrap_or_default();
+        Report { upstreams, clashes }
     }
 
     /// The upstream and upstream-side name of a namespaced `kind` ("tool", "prompt");
@@ -345,7 +446,7 @@ impl Gateway {
         principal: Option<Principal>,
         name: &str,
         arguments: Option<JsonObject>,
-        progress: Option<(Peer<RoleServer>, ProgressToken)>,
+        caller: Caller,
     ) -> Result<CallToolResult, McpError> {
         let (upstream, tool) = self.resolve("tool", name, |c| &c.routes).await?;
         let ctx = CallContext { request_id, principal, server: upstream.name().to_string(), tool: tool.clone() };
@@ -360,14 +461,14 @@ impl Gateway {
             _ => JsonObject::new(),
         };
 
-        let result =
-            match upstream.call_tool(CallToolRequestParams::new(tool).with_arguments(arguments), progress).await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(error = %e, "upstream call failed");
-                    return Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]));
-                }
-            };
+        let result = match upstream.call_tool(CallToolRequestParams::new(tool).with_arguments(arguments), caller).await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "upstream call failed");
+                return Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]));
+            }
+        };
 
         let value = serde_json::to_value(&result).map_err(|e| McpError::internal_error(e.to_string(), None))?;
         let output = self.chains.output.run(Stage::Output, &ctx, value).await;
@@ -396,14 +497,8 @@ fn reasons(findings: &[Finding]) -> String {
 }
 
 impl Catalog {
-    fn add_extras(&mut self, upstream: usize, server: &str, extras: Extras) {
-        for mut prompt in extras.prompts {
-            let name = namespaced(server, &prompt.name);
-            self.prompt_routes.insert(name.clone(), Route { upstream, name: prompt.name.clone() });
-            prompt.name = name;
-            self.prompts.push(prompt);
-        }
-        for resource in extras.resources {
+    fn add_resources(&mut self, upstream: usize, server: &str, extras: &Extras) {
+        for resource in extras.resources.iter().cloned() {
             if self.resource_owners.contains_key(&resource.uri) {
                 tracing::warn!(upstream = server, uri = %resource.uri, "resource URI already offered by another upstream; ignored");
                 continue;
@@ -411,7 +506,7 @@ impl Catalog {
             self.resource_owners.insert(resource.uri.clone(), upstream);
             self.resources.push(resource);
         }
-        for template in extras.templates {
+        for template in extras.templates.iter().cloned() {
             let prefix = template.uri_template.split('{').next().unwrap_or_default().to_string();
             self.template_owners.push((prefix, upstream));
             self.templates.push(template);

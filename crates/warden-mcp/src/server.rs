@@ -3,6 +3,7 @@
 
 use crate::gateway::Gateway;
 use crate::paging::{PAGE_SIZE, page};
+use crate::upstream::Caller;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -39,11 +40,15 @@ pub struct GatewayHandler {
     /// The caller of a stdio session (authenticated once, at start). HTTP callers are
     /// authenticated per request by [`require_auth`] and found in the request.
     stdio_principal: Option<Principal>,
+    /// This session's number: tells the clients of an upstream apart.
+    session: u64,
 }
 
 impl GatewayHandler {
     pub fn new(gateway: Arc<Gateway>) -> Self {
-        GatewayHandler { gateway, stdio_principal: None }
+        static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let session = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        GatewayHandler { gateway, stdio_principal: None, session }
     }
 
     fn principal(&self, context: &RequestContext<RoleServer>) -> Option<Principal> {
@@ -55,10 +60,13 @@ impl GatewayHandler {
 impl ServerHandler for GatewayHandler {
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
+            .enable_logging()
+            .enable_completions()
             .enable_tools()
             .enable_tool_list_changed()
             .enable_prompts()
             .enable_resources()
+            .enable_resources_subscribe()
             .build();
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("warden", env!("CARGO_PKG_VERSION")))
@@ -159,8 +167,13 @@ impl ServerHandler for GatewayHandler {
     ) -> Result<CallToolResponse, McpError> {
         let request_id = format!("{:?}", context.id);
         let principal = self.principal(&context);
-        let progress = context.meta.get_progress_token().map(|token| (context.peer.clone(), token));
-        let call = self.gateway.call_tool(request_id, principal, &request.name, request.arguments, progress);
+        let caller = Caller {
+            session: self.session,
+            peer: context.peer.clone(),
+            request_id: context.id.clone(),
+            progress: context.meta.get_progress_token(),
+        };
+        let call = self.gateway.call_tool(request_id, principal, &request.name, request.arguments, caller);
         // A client's notifications/cancelled drops the call, which cancels it upstream.
         tokio::select! {
             result = call => Ok(CallToolResponse::Complete(result?)),

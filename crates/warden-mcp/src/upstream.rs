@@ -5,9 +5,12 @@
 
 use axum::http::{HeaderName, HeaderValue};
 use rmcp::ClientHandler;
+use rmcp::ErrorData as McpError;
 use rmcp::model::{
-    CallToolRequest, CancelledNotificationParam, ClientRequest, ProgressNotificationParam, ProgressToken, RequestId,
-    ServerResult,
+    CallToolRequest, CancelledNotificationParam, ClientCapabilities, ClientInfo, ClientRequest, ClientResult,
+    CreateMessageRequest, CreateMessageRequestParams, CreateMessageResult, ElicitRequest, ElicitRequestParams,
+    ElicitResult, Implementation, ListRootsRequest, ListRootsResult, ProgressNotificationParam, ProgressToken,
+    RequestId, ServerRequest, ServerResult,
 };
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, CompleteRequestParams, CompleteResult, GetPromptRequestParams,
@@ -15,8 +18,8 @@ use rmcp::model::{
     ResourceTemplate, ResourceUpdatedNotificationParam, ServerCapabilities, SetLevelRequestParams,
     SubscribeRequestParams, Tool, UnsubscribeRequestParams,
 };
+use rmcp::service::{InboundStreamOrigin, OriginatingRequestId, PeerRequestOptions, RequestContext, RoleServer};
 use rmcp::service::{NotificationContext, Peer, RoleClient, RunningService, ServiceError, ServiceExt};
-use rmcp::service::{PeerRequestOptions, RoleServer};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use std::collections::HashMap;
@@ -55,7 +58,7 @@ pub struct UpstreamSpec {
 }
 
 /// Prompts and resources of one upstream.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Extras {
     pub prompts: Vec<Prompt>,
     pub resources: Vec<Resource>,
@@ -98,6 +101,21 @@ struct ProgressRoute {
     relayed: Arc<std::sync::atomic::AtomicUsize>,
 }
 
+/// The client request an upstream call serves. The upstream's own requests during
+/// the call (sampling, elicitation, roots) are sent to that client.
+#[derive(Clone)]
+pub struct Caller {
+    /// The client's session: each downstream connection has its own number.
+    pub session: u64,
+    pub peer: Peer<RoleServer>,
+    pub request_id: RequestId,
+    /// The progress token the client chose for this call, if any.
+    pub progress: Option<ProgressToken>,
+}
+
+/// Calls in flight on one upstream, oldest first, by upstream request id.
+type Calls = Arc<std::sync::Mutex<Vec<(RequestId, Caller)>>>;
+
 /// rmcp handles each notification in a task of its own, so progress an upstream sent
 /// just before its result may still be in flight when the result arrives. A call
 /// that reported progress waits this long before answering, so the client sees the
@@ -109,11 +127,128 @@ const PROGRESS_SETTLE: Duration = Duration::from_millis(20);
 #[derive(Clone)]
 struct UpstreamHandler {
     index: usize,
+    name: String,
     events: UnboundedSender<UpstreamEvent>,
     progress: ProgressRoutes,
+    calls: Calls,
+}
+
+impl UpstreamHandler {
+    /// The caller a request from the upstream belongs to. Over Streamable HTTP it
+    /// arrives on the response stream of the call it serves, which names the call.
+    /// Over stdio nothing does: it goes to the client whose calls are in flight on
+    /// this upstream, and is refused when calls from several clients are, rather than
+    /// risk showing one client's data to another.
+    fn caller(&self, what: &str, context: &RequestContext<RoleClient>) -> Result<Caller, McpError> {
+        let calls = self.calls.lock().map_err(|_| McpError::internal_error("call table poisoned", None))?;
+        if let Some(InboundStreamOrigin::OutboundRequest(id)) = context.extensions.get::<InboundStreamOrigin>()
+            && let Some((_, caller)) = calls.iter().find(|(call, _)| call == id)
+        {
+            return Ok(caller.clone());
+        }
+        let Some((_, newest)) = calls.last() else {
+            return Err(McpError::invalid_request(
+                format!("Warden relays {what} requests from {} only during a tool call", self.name),
+                None,
+            ));
+        };
+        if calls.iter().any(|(_, c)| c.session != newest.session) {
+            tracing::warn!(upstream = %self.name, what, "request refused: calls from several clients in flight");
+            return Err(McpError::invalid_request(
+                format!(
+                    "Warden cannot tell which client this {what} request is for: {} has calls from several \
+                     clients in flight",
+                    self.name
+                ),
+                None,
+            ));
+        }
+        Ok(newest.clone())
+    }
+
+    /// Send an upstream's request to the client it belongs to, on the stream of the
+    /// call it serves, and return the client's answer.
+    async fn relay(&self, caller: Caller, mut request: ServerRequest) -> Result<ClientResult, McpError> {
+        use rmcp::model::GetExtensions;
+        request.extensions_mut().insert(OriginatingRequestId(caller.request_id));
+        // A task of its own: rmcp tags requests sent from inside a handler with that
+        // handler's request (a task-local) — here the upstream's id, which means
+        // nothing to the client's session and would override the tag set above.
+        let peer = caller.peer;
+        let sent = tokio::spawn(async move { peer.send_request(request).await });
+        match sent.await {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(ServiceError::McpError(e))) => Err(e),
+            Ok(Err(e)) => Err(McpError::internal_error(format!("client did not answer: {e}"), None)),
+            Err(e) => Err(McpError::internal_error(e.to_string(), None)),
+        }
+    }
+}
+
+fn unexpected(what: &str) -> McpError {
+    McpError::internal_error(format!("client sent an unexpected answer to {what}"), None)
+}
+
+fn unsupported(what: &str) -> McpError {
+    McpError::invalid_request(format!("the client does not support {what}"), None)
 }
 
 impl ClientHandler for UpstreamHandler {
+    /// Warden offers upstreams what a client may offer; whether the calling client
+    /// really does is checked per request.
+    fn get_info(&self) -> ClientInfo {
+        let capabilities = ClientCapabilities::builder().enable_roots().enable_sampling().enable_elicitation().build();
+        ClientInfo::new(capabilities, Implementation::new("warden", env!("CARGO_PKG_VERSION")))
+    }
+
+    async fn create_message(
+        &self,
+        params: CreateMessageRequestParams,
+        context: RequestContext<RoleClient>,
+    ) -> Result<CreateMessageResult, McpError> {
+        let caller = self.caller("sampling", &context)?;
+        if caller.peer.peer_info().is_none_or(|i| i.capabilities.sampling.is_none()) {
+            return Err(unsupported("sampling"));
+        }
+        let request = ServerRequest::CreateMessageRequest(CreateMessageRequest::new(params));
+        match self.relay(caller, request).await? {
+            ClientResult::CreateMessageResult(result) => Ok(*result),
+            _ => Err(unexpected("sampling/createMessage")),
+        }
+    }
+
+    async fn create_elicitation(
+        &self,
+        params: ElicitRequestParams,
+        context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, McpError> {
+        let caller = self.caller("elicitation", &context)?;
+        if caller.peer.peer_info().is_none_or(|i| i.capabilities.elicitation.is_none()) {
+            return Err(unsupported("elicitation"));
+        }
+        let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
+        match self.relay(caller, request).await? {
+            ClientResult::ElicitResult(result) => Ok(result),
+            _ => Err(unexpected("elicitation/create")),
+        }
+    }
+
+    /// Roots belong to one client: relayed during its calls; outside a call (an
+    /// upstream is shared by every client) the answer is no roots.
+    async fn list_roots(&self, context: RequestContext<RoleClient>) -> Result<ListRootsResult, McpError> {
+        let Ok(caller) = self.caller("roots", &context) else {
+            return Ok(ListRootsResult::default());
+        };
+        if caller.peer.peer_info().is_none_or(|i| i.capabilities.roots.is_none()) {
+            return Ok(ListRootsResult::default());
+        }
+        let request = ServerRequest::ListRootsRequest(ListRootsRequest::default());
+        match self.relay(caller, request).await? {
+            ClientResult::ListRootsResult(result) => Ok(result),
+            _ => Err(unexpected("roots/list")),
+        }
+    }
+
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
         let _ = self.events.send(UpstreamEvent::ToolsChanged(self.index));
     }
@@ -166,7 +301,13 @@ impl Upstream {
     pub fn new(spec: UpstreamSpec, index: usize, events: UnboundedSender<UpstreamEvent>) -> Upstream {
         let conn = Connection { service: None, failures: 0, next_attempt: Instant::now() };
         let in_flight = tokio::sync::Semaphore::new(spec.max_concurrency.max(1) as usize);
-        let handler = UpstreamHandler { index, events, progress: ProgressRoutes::default() };
+        let handler = UpstreamHandler {
+            index,
+            name: spec.name.clone(),
+            events,
+            progress: ProgressRoutes::default(),
+            calls: Calls::default(),
+        };
         Upstream { spec, handler, conn: Mutex::new(conn), in_flight }
     }
 
@@ -306,26 +447,27 @@ impl Upstream {
         self.bounded(peer.complete(params)).await
     }
 
-    /// Call a tool, bounded by the call timeout. With `progress`, the upstream's
-    /// progress notifications for this call are relayed to that client under its
-    /// token. Dropping the future (timeout, client cancelled) cancels the upstream
-    /// request too (notifications/cancelled).
+    /// Call a tool for `caller`, bounded by the call timeout. The upstream's progress
+    /// notifications for this call reach the caller under its token, and its requests
+    /// during the call (sampling, elicitation, roots) are relayed to the caller.
+    /// Dropping the future (timeout, client cancelled) cancels the upstream request
+    /// too (notifications/cancelled).
     pub async fn call_tool(
         &self,
         params: CallToolRequestParams,
-        progress: Option<(Peer<RoleServer>, ProgressToken)>,
+        caller: Caller,
     ) -> Result<CallToolResult, UpstreamError> {
         let peer = self.peer().await?;
-        let Some(route) = progress else {
-            return self.bounded(peer.call_tool(params)).await;
-        };
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
         let name = self.spec.name.clone();
         let call = async {
             let handle = peer.send_request_with_option(request, PeerRequestOptions::no_options()).await?;
             let relayed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-            let to = ProgressRoute { peer: route.0, token: route.1, relayed: relayed.clone() };
-            let _route = RouteGuard::new(&self.handler.progress, handle.progress_token.clone(), to);
+            let _route = caller.progress.clone().map(|token| {
+                let to = ProgressRoute { peer: caller.peer.clone(), token, relayed: relayed.clone() };
+                RouteGuard::new(&self.handler.progress, handle.progress_token.clone(), to)
+            });
+            let _call = CallGuard::new(&self.handler.calls, handle.id.clone(), caller.clone());
             let (id, upstream_peer) = (handle.id.clone(), handle.peer.clone());
             let cancel_on_drop = CancelOnDrop(Some((upstream_peer, id)));
             let response = handle.await_response().await;
@@ -392,6 +534,29 @@ impl Drop for RouteGuard {
                 r.remove(&token);
             }
         });
+    }
+}
+
+/// Keeps a call in its upstream's table of calls in flight until it ends.
+struct CallGuard {
+    calls: Calls,
+    id: RequestId,
+}
+
+impl CallGuard {
+    fn new(calls: &Calls, id: RequestId, caller: Caller) -> Self {
+        if let Ok(mut c) = calls.lock() {
+            c.push((id.clone(), caller));
+        }
+        CallGuard { calls: calls.clone(), id }
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        if let Ok(mut c) = self.calls.lock() {
+            c.retain(|(id, _)| *id != self.id);
+        }
     }
 }
 

@@ -22,8 +22,9 @@ struct Cli {
 enum Command {
     /// Run the gateway (the default command).
     Serve(ServeArgs),
-    /// Validate the config and load every plugin; exit 1 on any problem or fallback.
-    Check(ConfigArg),
+    /// Validate the config, load every plugin and list every upstream's tools; exit 1
+    /// on any problem, plugin fallback, unreachable upstream or hidden tool.
+    Check(CheckArgs),
     /// Run the built-in demo MCP server on stdio (the default config's upstream).
     DemoServer {
         /// Also offer the `crash` and `hang` tools (for testing failure handling).
@@ -45,6 +46,19 @@ struct ConfigArg {
 }
 
 #[derive(clap::Args, Default)]
+struct CheckArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Name tools under this prefix mode instead of gateway.tool_prefix when
+    /// reporting clashes: always, on-clash, never.
+    #[arg(long, value_name = "MODE")]
+    tool_prefix: Option<warden_core::config::ToolPrefix>,
+    /// Do not start the upstreams (config and plugins only).
+    #[arg(long)]
+    offline: bool,
+}
+
+#[derive(clap::Args, Default)]
 struct ServeArgs {
     #[command(flatten)]
     config: ConfigArg,
@@ -61,6 +75,10 @@ struct ServeArgs {
     /// Drop the config's upstreams (use only --upstream ones).
     #[arg(long)]
     no_default_upstreams: bool,
+    /// How tool and prompt names carry their server's name, overriding
+    /// gateway.tool_prefix: always (server__tool), on-clash, never.
+    #[arg(long, value_name = "MODE")]
+    tool_prefix: Option<warden_core::config::ToolPrefix>,
     /// Run without authentication (local development only: refused unless listening
     /// on a loopback address).
     #[arg(long)]
@@ -113,6 +131,9 @@ fn init_logging() {
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let mut config = setup::load_config(args.config.config.as_deref())?;
     setup::apply_overrides(&mut config, &args.upstreams, args.no_default_upstreams, args.no_auth)?;
+    if let Some(mode) = args.tool_prefix {
+        config.gateway.tool_prefix = mode;
+    }
     let addr: std::net::SocketAddr = match args.listen {
         Some(a) => a,
         None => config.gateway.listen.parse().context("gateway.listen")?,
@@ -159,19 +180,67 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn check(args: ConfigArg) -> Result<ExitCode> {
-    let config = setup::load_config(args.config.as_deref())?;
+async fn check(args: CheckArgs) -> Result<ExitCode> {
+    let mut config = setup::load_config(args.config.config.as_deref())?;
+    if let Some(mode) = args.tool_prefix {
+        config.gateway.tool_prefix = mode;
+    }
     let registry = setup::registry(&config, setup::host(&config)?).await?;
+    let mut ok = true;
     for name in registry.names() {
-        println!("ok       {name}");
+        println!("ok       plugin {name}");
     }
     for f in registry.fallbacks() {
+        ok = false;
         println!("FALLBACK {}: wanted {}, using {} ({})", f.plugin, f.wanted, f.used, f.reason);
     }
-    if registry.fallbacks().is_empty() {
+    if !args.offline {
+        ok &= check_upstreams(&config).await;
+    }
+    if ok {
         println!("config valid, {} plugin(s) loaded", registry.names().count());
         Ok(ExitCode::SUCCESS)
     } else {
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Start every upstream, list its tools and report name clashes under the config's
+/// prefix mode. False when an upstream cannot be listed or a tool would be hidden.
+async fn check_upstreams(config: &warden_core::config::Config) -> bool {
+    let mode = config.gateway.tool_prefix;
+    let gateway = warden_mcp::Gateway::start(setup::upstream_specs(config), warden_mcp::Chains::default(), mode).await;
+    let report = gateway.report().await;
+    let mut ok = true;
+    for (server, status) in &report.upstreams {
+        match status {
+            Ok(n) => println!("ok       upstream {server}: {n} tool(s)"),
+            Err(e) => {
+                ok = false;
+                println!("UPSTREAM {e}");
+            }
+        }
+    }
+    for clash in &report.clashes {
+        let claimants: Vec<String> = clash.claimants.iter().map(|(s, t)| format!("{s}:{t}")).collect();
+        let (claimants, kind) = (claimants.join(", "), clash.kind);
+        match &clash.kept_by {
+            Some(server) => {
+                ok = false;
+                println!(
+                    "CLASH    {kind} {:?} offered by {claimants}: only {server} keeps it, the rest are hidden",
+                    clash.name
+                );
+            }
+            None if clash.claimants.len() == 1 => {
+                ok = false;
+                println!("CLASH    {kind} {:?} ({claimants}) would shadow another {kind}'s name: hidden", clash.name);
+            }
+            None => println!("clash    {kind} {:?} offered by {claimants}: each prefixed with its server", clash.name),
+        }
+    }
+    if report.clashes.is_empty() {
+        println!("ok       no name clashes (tool_prefix = {mode})");
+    }
+    ok
 }

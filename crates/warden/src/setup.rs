@@ -53,7 +53,12 @@ pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::
         input: registry.chain(&config.gateway.input)?,
         output: registry.chain(&config.gateway.output)?,
     };
-    let upstreams = config
+    Ok(warden_mcp::Gateway::start(upstream_specs(config), chains, config.gateway.tool_prefix).await)
+}
+
+/// How to reach each configured upstream.
+pub fn upstream_specs(config: &Config) -> Vec<warden_mcp::UpstreamSpec> {
+    config
         .servers
         .iter()
         .map(|s| warden_mcp::UpstreamSpec {
@@ -73,8 +78,7 @@ pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::
             call_timeout: std::time::Duration::from_millis(s.call_timeout_ms),
             max_concurrency: s.max_concurrency,
         })
-        .collect();
-    Ok(warden_mcp::Gateway::start(upstreams, chains).await)
+        .collect()
 }
 
 /// The local API key: `WARDEN_API_KEY` from the environment, or one generated for

@@ -79,7 +79,55 @@ fn check_accepts_the_default_config() {
     let o = warden(&["check"]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}{err}");
-    assert!(out.contains("ok       keyword"), "{out}");
+    assert!(out.contains("ok       plugin keyword"), "{out}");
+    assert!(out.contains("ok       upstream demo: 4 tool(s)"), "{out}");
+}
+
+#[test]
+fn check_lists_upstreams_and_reports_name_clashes_per_prefix_mode() {
+    let exe = env!("CARGO_BIN_EXE_warden");
+    let path = write_config(
+        "clashes.toml",
+        &format!(
+            r#"
+[[servers]]
+name = "a"
+command = "{exe}"
+args = ["demo-server"]
+
+[[servers]]
+name = "b"
+command = "{exe}"
+args = ["demo-server", "--faults"]
+"#
+        ),
+    );
+    let config = path.to_str().expect("utf-8 path");
+    // always: server__tool names never clash.
+    let o = warden(&["check", "--config", config]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("ok       upstream a: 4 tool(s)") && out.contains("no name clashes"), "{out}");
+    // on-clash: shared names are prefixed, which is fine.
+    let o = warden(&["check", "--config", config, "--tool-prefix", "on-clash"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains(r#"clash    tool "echo" offered by a:echo, b:echo: each prefixed"#), "{out}");
+    // never: b's echo would be hidden, which check fails on.
+    let o = warden(&["check", "--config", config, "--tool-prefix", "never"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains(r#"CLASH    tool "echo" offered by a:echo, b:echo: only a keeps it"#), "{out}");
+    assert!(out.contains(r#"CLASH    prompt "greeting""#), "{out}");
+    assert!(!out.contains(r#""crash""#), "a tool only b offers does not clash: {out}");
+    // An upstream that cannot start fails the check; --offline skips upstreams.
+    let broken = write_config("broken-upstream.toml", "[[servers]]\nname = \"gone\"\ncommand = \"/nonexistent/mcp\"\n");
+    let o = warden(&["check", "--config", broken.to_str().expect("utf-8 path")]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("UPSTREAM upstream gone: cannot start"), "{out}");
+    let o = warden(&["check", "--offline", "--config", broken.to_str().expect("utf-8 path")]);
+    assert!(o.status.success(), "{}", text(&o).0);
 }
 
 #[test]
