@@ -19,6 +19,7 @@ pub mod content;
 pub mod plugin_config;
 pub mod provider;
 pub mod registry;
+pub mod scope;
 pub mod verdict;
 
 pub use chain::{ChainEntry, ChainOutcome, GuardrailChain, RestoreToken};

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::RwLock;
 use warden_core::auth::AuthChain;
+use warden_core::scope::{may_use, may_use_server};
 use warden_core::{Action, CallContext, Finding, GuardrailChain, Principal, Stage};
 
 /// The providers applied to every request: auth, then guardrails around each call.
@@ -157,7 +158,8 @@ impl Gateway {
         }
     }
 
-    async fn resource_owner(&self, uri: &str) -> Result<&Upstream, McpError> {
+    /// The upstream that serves `uri`, if `principal` may use it.
+    async fn resource_owner(&self, principal: Option<&Principal>, uri: &str) -> Result<&Upstream, McpError> {
         let catalog = self.catalog.read().await;
         // Listed URIs first, then template prefixes; with a single upstream, every URI
         // is its (servers may accept URIs they do not list).
@@ -171,12 +173,18 @@ impl Gateway {
             .or((self.upstreams.len() == 1).then_some(0));
         owner
             .map(|i| &self.upstreams[i])
+            .filter(|up| may_use_server(principal, up.name()))
             .ok_or_else(|| McpError::invalid_params(format!("unknown resource: {uri}"), None))
     }
 
     /// resources/subscribe: forwarded to the owning upstream; its updates reach this client.
-    pub async fn subscribe(&self, peer: Peer<RoleServer>, uri: &str) -> Result<(), McpError> {
-        let upstream = self.resource_owner(uri).await?;
+    pub async fn subscribe(
+        &self,
+        principal: Option<&Principal>,
+        peer: Peer<RoleServer>,
+        uri: &str,
+    ) -> Result<(), McpError> {
+        let upstream = self.resource_owner(principal, uri).await?;
         upstream.subscribe(uri).await.map_err(|e| McpError::internal_error(e.to_string(), None))?;
         if let Ok(mut subs) = self.subscribers.lock() {
             subs.entry(uri.to_string()).or_default().push(peer);
@@ -187,8 +195,8 @@ impl Gateway {
     /// resources/unsubscribe: the upstream is unsubscribed when no client is left.
     /// Client handles have no identity to compare, so this drops closed sessions and
     /// one live subscription to the URI.
-    pub async fn unsubscribe(&self, uri: &str) -> Result<(), McpError> {
-        let upstream = self.resource_owner(uri).await?;
+    pub async fn unsubscribe(&self, principal: Option<&Principal>, uri: &str) -> Result<(), McpError> {
+        let upstream = self.resource_owner(principal, uri).await?;
         let last = match self.subscribers.lock() {
             Ok(mut subs) => {
                 let list = subs.entry(uri.to_string()).or_default();
@@ -206,20 +214,20 @@ impl Gateway {
 
     /// completion/complete: a prompt reference is renamed back to the upstream's
     /// name; a resource reference is routed by URI.
-    pub async fn complete(&self, mut params: CompleteRequestParams) -> Result<CompleteResult, McpError> {
+    pub async fn complete(
+        &self,
+        principal: Option<&Principal>,
+        mut params: CompleteRequestParams,
+    ) -> Result<CompleteResult, McpError> {
         let upstream = match &mut params.r#ref {
             Reference::Prompt(p) => {
-                let catalog = self.catalog.read().await;
-                let route = catalog
-                    .prompt_routes
-                    .get(&p.name)
-                    .ok_or_else(|| McpError::invalid_params(format!("unknown prompt: {}", p.name), None))?;
-                p.name = route.name.clone();
-                &self.upstreams[route.upstream]
+                let (upstream, name) = self.resolve(principal, "prompt", &p.name, |c| &c.prompt_routes).await?;
+                p.name = name;
+                upstream
             }
             Reference::Resource(r) => {
                 let uri = r.uri.clone();
-                self.resource_owner(&uri).await?
+                self.resource_owner(principal, &uri).await?
             }
             _ => return Err(McpError::invalid_params("unsupported completion reference", None)),
         };
@@ -344,10 +352,11 @@ impl Gateway {
         Report { upstreams, clashes }
     }
 
-    /// The upstream and upstream-side name of a namespaced `kind` ("tool", "prompt");
-    /// an unknown name is invalid params.
+    /// The upstream and upstream-side name of a client-facing `kind` ("tool",
+    /// "prompt"). A name unknown, or outside the principal's scopes, is invalid params.
     async fn resolve(
         &self,
+        principal: Option<&Principal>,
         kind: &str,
         name: &str,
         routes: fn(&Catalog) -> &HashMap<String, Route>,
@@ -355,6 +364,7 @@ impl Gateway {
         let catalog = self.catalog.read().await;
         let route = routes(&catalog)
             .get(name)
+            .filter(|r| may_use(principal, self.upstreams[r.upstream].name(), &r.name))
             .ok_or_else(|| McpError::invalid_params(format!("unknown {kind}: {name}"), None))?;
         Ok((&self.upstreams[route.upstream], route.name.clone()))
     }
@@ -364,20 +374,44 @@ impl Gateway {
         &self.chains.auth
     }
 
-    pub async fn tools(&self) -> Vec<Tool> {
-        self.catalog.read().await.tools.clone()
+    /// The tools `principal` may call.
+    pub async fn tools(&self, principal: Option<&Principal>) -> Vec<Tool> {
+        let catalog = self.catalog.read().await;
+        let allowed = |t: &&Tool| {
+            let route = catalog.routes.get(t.name.as_ref());
+            route.is_some_and(|r| may_use(principal, self.upstreams[r.upstream].name(), &r.name))
+        };
+        catalog.tools.iter().filter(allowed).cloned().collect()
     }
 
-    pub async fn prompts(&self) -> Vec<Prompt> {
-        self.catalog.read().await.prompts.clone()
+    /// The prompts `principal` may get.
+    pub async fn prompts(&self, principal: Option<&Principal>) -> Vec<Prompt> {
+        let catalog = self.catalog.read().await;
+        let allowed = |p: &&Prompt| {
+            let route = catalog.prompt_routes.get(&p.name);
+            route.is_some_and(|r| may_use(principal, self.upstreams[r.upstream].name(), &r.name))
+        };
+        catalog.prompts.iter().filter(allowed).cloned().collect()
     }
 
-    pub async fn resources(&self) -> Vec<Resource> {
-        self.catalog.read().await.resources.clone()
+    /// The resources of the servers `principal` may use whole.
+    pub async fn resources(&self, principal: Option<&Principal>) -> Vec<Resource> {
+        let catalog = self.catalog.read().await;
+        let allowed = |r: &&Resource| {
+            let owner = catalog.resource_owners.get(&r.uri);
+            owner.is_some_and(|&i| may_use_server(principal, self.upstreams[i].name()))
+        };
+        catalog.resources.iter().filter(allowed).cloned().collect()
     }
 
-    pub async fn resource_templates(&self) -> Vec<ResourceTemplate> {
-        self.catalog.read().await.templates.clone()
+    /// The resource templates of the servers `principal` may use whole.
+    pub async fn resource_templates(&self, principal: Option<&Principal>) -> Vec<ResourceTemplate> {
+        let catalog = self.catalog.read().await;
+        let owners = catalog.template_owners.iter().map(|(_, i)| *i);
+        let allowed = |(t, i): (&ResourceTemplate, usize)| {
+            may_use_server(principal, self.upstreams[i].name()).then(|| t.clone())
+        };
+        catalog.templates.iter().zip(owners).filter_map(allowed).collect()
     }
 
     /// prompts/get: routed by namespaced name; the messages pass the output chain.
@@ -388,7 +422,7 @@ impl Gateway {
         name: &str,
         arguments: Option<JsonObject>,
     ) -> Result<GetPromptResult, McpError> {
-        let (upstream, prompt) = self.resolve("prompt", name, |c| &c.prompt_routes).await?;
+        let (upstream, prompt) = self.resolve(principal.as_ref(), "prompt", name, |c| &c.prompt_routes).await?;
         let mut params = GetPromptRequestParams::new(prompt.clone());
         params.arguments = arguments;
         let result = upstream.get_prompt(params).await.map_err(|e| McpError::internal_error(e.to_string(), None))?;
@@ -409,7 +443,7 @@ impl Gateway {
         principal: Option<Principal>,
         uri: &str,
     ) -> Result<ReadResourceResult, McpError> {
-        let upstream = self.resource_owner(uri).await?;
+        let upstream = self.resource_owner(principal.as_ref(), uri).await?;
         let result = upstream
             .read_resource(ReadResourceRequestParams::new(uri.to_string()))
             .await
@@ -448,7 +482,7 @@ impl Gateway {
         arguments: Option<JsonObject>,
         caller: Caller,
     ) -> Result<CallToolResult, McpError> {
-        let (upstream, tool) = self.resolve("tool", name, |c| &c.routes).await?;
+        let (upstream, tool) = self.resolve(principal.as_ref(), "tool", name, |c| &c.routes).await?;
         let ctx = CallContext { request_id, principal, server: upstream.name().to_string(), tool: tool.clone() };
 
         let input = self.chains.input.run(Stage::Input, &ctx, Value::Object(arguments.unwrap_or_default())).await;

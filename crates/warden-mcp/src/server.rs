@@ -80,17 +80,17 @@ impl ServerHandler for GatewayHandler {
     async fn list_tools(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        paged!(ListToolsResult, self.gateway.tools().await, request)
+        paged!(ListToolsResult, self.gateway.tools(self.principal(&context).as_ref()).await, request)
     }
 
     async fn list_prompts(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        paged!(ListPromptsResult, self.gateway.prompts().await, request)
+        paged!(ListPromptsResult, self.gateway.prompts(self.principal(&context).as_ref()).await, request)
     }
 
     async fn get_prompt(
@@ -116,39 +116,40 @@ impl ServerHandler for GatewayHandler {
         request: SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        self.gateway.subscribe(context.peer, &request.uri).await
+        self.gateway.subscribe(self.principal(&context).as_ref(), context.peer, &request.uri).await
     }
 
     async fn unsubscribe(
         &self,
         request: UnsubscribeRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        self.gateway.unsubscribe(&request.uri).await
+        self.gateway.unsubscribe(self.principal(&context).as_ref(), &request.uri).await
     }
 
     async fn complete(
         &self,
         request: CompleteRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
-        self.gateway.complete(request).await
+        self.gateway.complete(self.principal(&context).as_ref(), request).await
     }
 
     async fn list_resources(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        paged!(ListResourcesResult, self.gateway.resources().await, request)
+        paged!(ListResourcesResult, self.gateway.resources(self.principal(&context).as_ref()).await, request)
     }
 
     async fn list_resource_templates(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        paged!(ListResourceTemplatesResult, self.gateway.resource_templates().await, request)
+        let templates = self.gateway.resource_templates(self.principal(&context).as_ref()).await;
+        paged!(ListResourceTemplatesResult, templates, request)
     }
 
     async fn read_resource(

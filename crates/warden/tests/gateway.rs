@@ -76,8 +76,13 @@ impl Gateway {
 
     /// A client with the given handler, sending the test API key.
     async fn client_with<H: rmcp::ClientHandler>(&self, handler: H) -> RunningService<RoleClient, H> {
+        self.client_keyed(handler, API_KEY).await
+    }
+
+    /// A client with the given handler and API key.
+    async fn client_keyed<H: rmcp::ClientHandler>(&self, handler: H, key: &str) -> RunningService<RoleClient, H> {
         warden_mcp::install_tls_provider();
-        let config = StreamableHttpClientTransportConfig::with_uri(self.url.clone()).auth_header(API_KEY);
+        let config = StreamableHttpClientTransportConfig::with_uri(self.url.clone()).auth_header(key);
         handler.serve(StreamableHttpClientTransport::from_config(config)).await.expect("client connects")
     }
 
@@ -391,6 +396,61 @@ async fn every_request_needs_a_valid_api_key() {
     // The key is never written to the log.
     let log = gw.log.lock().expect("log lock").join("\n");
     assert!(!log.contains(API_KEY) && !log.contains("wdn_wrong"), "a key reached the log");
+}
+
+#[tokio::test]
+async fn a_key_sees_and_calls_only_the_tools_its_scopes_allow() {
+    use sha2::{Digest, Sha256};
+    const LIMITED: &str = "wdn_limited_key_987654321";
+    let hash = |k: &str| hex::encode(Sha256::digest(k.as_bytes()));
+    let gw = Gateway::start(Some(&format!(
+        r#"
+[gateway]
+auth = ["apikey"]
+
+[[servers]]
+name = "demo"
+command = "${{WARDEN_EXE}}"
+args = ["demo-server"]
+
+[[plugins]]
+name = "apikey"
+kind = "auth"
+source = "builtin:auth-apikey"
+config = {{ keys = [{{ id = "admin", sha256 = "{}" }}, {{ id = "limited", sha256 = "{}", scopes = ["demo/echo", "demo/get_*"] }}] }}
+"#,
+        hash(API_KEY),
+        hash(LIMITED)
+    )));
+    let admin = gw.client().await;
+    let limited = gw.client_keyed((), LIMITED).await;
+    let names = |tools: Vec<rmcp::model::Tool>| {
+        let mut n: Vec<String> = tools.into_iter().map(|t| t.name.to_string()).collect();
+        n.sort();
+        n
+    };
+    let all = names(admin.list_all_tools().await.expect("tools"));
+    assert_eq!(all, ["demo__add", "demo__echo", "demo__get_time", "demo__lookup_contact"]);
+    assert_eq!(names(limited.list_all_tools().await.expect("tools")), ["demo__echo", "demo__get_time"]);
+
+    // A tool outside the scopes is unknown to that key, exactly like a missing one,
+    // and the upstream never runs it.
+    let refused = limited
+        .call_tool(
+            CallToolRequestParams::new("demo__add")
+                .with_arguments(json!({"a": 1, "b": 2}).as_object().cloned().expect("object")),
+        )
+        .await
+        .expect_err("out of scope");
+    assert!(refused.to_string().contains("unknown tool: demo__add"), "{refused}");
+    assert_eq!(text(&call(&limited, "demo__echo", json!({"message": "hi"})).await), "hi");
+    assert_eq!(text(&call(&admin, "demo__add", json!({"a": 1, "b": 2})).await), "3");
+    assert_eq!(gw.wait_upstream_calls("add", 1), 1, "only the admin's call reached the upstream");
+    // Prompts and resources follow the same scopes: a tool scope does not open the
+    // server's resources.
+    assert!(limited.list_all_prompts().await.expect("prompts").is_empty());
+    assert!(limited.list_all_resources().await.expect("resources").is_empty());
+    assert!(!admin.list_all_resources().await.expect("resources").is_empty());
 }
 
 /// A venv with the official Python MCP SDK, created on first use (PyPI).

@@ -28,11 +28,17 @@ struct KeyConfig {
     id: String,
     sha256: String,
     project: Option<String>,
-    #[serde(default)]
+    /// What the key may use (`SERVER/TOOL` globs, see warden-core's scope module);
+    /// everything when absent, nothing when empty.
+    #[serde(default = "everything")]
     scopes: Vec<String>,
     expires_at: Option<u64>,
     #[serde(default)]
     disabled: bool,
+}
+
+fn everything() -> Vec<String> {
+    vec!["*".to_string()]
 }
 
 struct Key {
