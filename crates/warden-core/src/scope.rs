@@ -68,7 +68,8 @@ mod tests {
 
     #[test]
     fn globs() {
-        for (p, t) in [("*", ""), ("*", "abc"), ("a*c", "abbbc"), ("a?c", "abc"), ("*_issue", "create_issue"), ("**", "x")]
+        for (p, t) in
+            [("*", ""), ("*", "abc"), ("a*c", "abbbc"), ("a?c", "abc"), ("*_issue", "create_issue"), ("**", "x")]
         {
             assert!(glob(p, t), "{p} ~ {t}");
         }

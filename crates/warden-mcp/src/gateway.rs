@@ -408,9 +408,8 @@ impl Gateway {
     pub async fn resource_templates(&self, principal: Option<&Principal>) -> Vec<ResourceTemplate> {
         let catalog = self.catalog.read().await;
         let owners = catalog.template_owners.iter().map(|(_, i)| *i);
-        let allowed = |(t, i): (&ResourceTemplate, usize)| {
-            may_use_server(principal, self.upstreams[i].name()).then(|| t.clone())
-        };
+        let allowed =
+            |(t, i): (&ResourceTemplate, usize)| may_use_server(principal, self.upstreams[i].name()).then(|| t.clone());
         catalog.templates.iter().zip(owners).filter_map(allowed).collect()
     }
 
