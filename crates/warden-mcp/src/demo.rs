@@ -65,6 +65,11 @@ fn tools(faults: bool, grown: bool) -> Vec<Tool> {
         ));
         tools.push(Tool::new("say", "Send a log message to the client", schema(json!({"type": "object"}))));
         tools.push(Tool::new("steps", "Report progress three times, then answer", schema(json!({"type": "object"}))));
+        tools.push(Tool::new(
+            "ask",
+            "Ask the client's model (sampling) and return its answer",
+            schema(json!({"type": "object", "properties": {"question": {"type": "string"}}, "required": ["question"]})),
+        ));
     }
     if grown {
         tools.push(Tool::new("extra", "Appears after `grow`", schema(json!({"type": "object"}))));
@@ -199,6 +204,25 @@ impl ServerHandler for DemoServer {
                     }
                 }
                 Ok(text("done"))
+            }
+            "ask" if self.faults => {
+                let question = str_arg("question").ok_or_else(|| missing("question"))?;
+                let message = rmcp::model::SamplingMessage::user_text(question);
+                let params = rmcp::model::CreateMessageRequestParams::new(vec![message], 100);
+                match context.peer.create_message(params).await {
+                    Ok(answer) => Ok(text(
+                        &answer
+                            .message
+                            .content
+                            .first()
+                            .and_then(|c| c.as_text())
+                            .map(|t| t.text.clone())
+                            .unwrap_or_default(),
+                    )),
+                    Err(e) => {
+                        Ok(CallToolResult::error(vec![ContentBlock::text(format!("sampling failed: {e}"))]).into())
+                    }
+                }
             }
             "say" if self.faults => {
                 let message = LoggingMessageNotificationParam::new(LoggingLevel::Info, json!("hello from upstream"));

@@ -4,7 +4,7 @@
 //! never returned), then restore of input redactions.
 
 use crate::naming::{Clash, ToolPrefix, assign};
-use crate::upstream::{Caller, Upstream, UpstreamSpec};
+use crate::upstream::{Caller, Upstream, UpstreamSpec, send_to_client};
 use crate::upstream::{Extras, UpstreamEvent};
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
@@ -12,6 +12,7 @@ use rmcp::model::{
     GetPromptResult, JsonObject, Prompt, ReadResourceRequestParams, ReadResourceResult, Reference, Resource,
     ResourceTemplate, SetLevelRequestParams, Tool,
 };
+use rmcp::model::{ClientResult, ServerRequest};
 use rmcp::service::{Peer, RoleServer};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -107,6 +108,13 @@ impl Gateway {
         tokio::spawn(async move {
             while let Some(event) = changed.recv().await {
                 let Some(gw) = weak.upgrade() else { return };
+                if let UpstreamEvent::Request { upstream, caller, request, reply } = event {
+                    // May wait on a person (elicitation): never hold up other events.
+                    tokio::spawn(async move {
+                        let _ = reply.send(gw.relay_request(upstream, caller, request).await);
+                    });
+                    continue;
+                }
                 gw.on_upstream_event(event).await;
             }
         });
@@ -125,10 +133,18 @@ impl Gateway {
             UpstreamEvent::Log(i, mut params) => {
                 // Say which upstream spoke, unless it named itself.
                 params.logger.get_or_insert_with(|| self.upstreams[i].name().to_string());
+                // Log data is upstream content like any result: a blocked message is dropped.
+                let ctx = CallContext {
+                    server: self.upstreams[i].name().to_string(),
+                    tool: "log".into(),
+                    ..Default::default()
+                };
+                let Ok(params) = self.guard_output(&ctx, params).await else { return };
                 for peer in self.live_clients() {
                     let _ = peer.notify_logging_message(params.clone()).await;
                 }
             }
+            UpstreamEvent::Request { .. } => {}
             UpstreamEvent::ResourceUpdated(_, params) => {
                 let peers = match self.subscribers.lock() {
                     Ok(mut subs) => subs
@@ -144,6 +160,44 @@ impl Gateway {
                     let _ = peer.notify_resource_updated(params.clone()).await;
                 }
             }
+        }
+    }
+
+    /// An upstream's request for the client of one of its calls. What the upstream
+    /// asks passes the output chain (a sampling prompt is upstream content headed for
+    /// the client's model); what the client answers passes the input chain (it goes
+    /// to the upstream, like call arguments). A block on either side is an error to
+    /// the upstream; the client never sees a blocked request.
+    async fn relay_request(
+        &self,
+        upstream: usize,
+        caller: Caller,
+        request: ServerRequest,
+    ) -> Result<ClientResult, McpError> {
+        let what = match &request {
+            ServerRequest::CreateMessageRequest(_) => "sampling",
+            ServerRequest::ElicitRequest(_) => "elicitation",
+            ServerRequest::ListRootsRequest(_) => "roots",
+            _ => return Err(McpError::invalid_request("Warden does not relay this request", None)),
+        };
+        let ctx = CallContext {
+            request_id: format!("{:?}", caller.request_id),
+            principal: caller.principal.clone(),
+            server: self.upstreams[upstream].name().to_string(),
+            tool: what.to_string(),
+        };
+        let request = self.guard_output(&ctx, request).await?;
+        let answer = send_to_client(&caller, request).await?;
+        let value = serde_json::to_value(&answer).map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let checked = self.chains.input.run(Stage::Input, &ctx, value).await;
+        match checked.action {
+            Action::Allow | Action::Warn => Ok(answer),
+            Action::Block => Err(McpError::invalid_request(
+                format!("Warden blocked the client's {what} answer: {}", reasons(&checked.findings)),
+                None,
+            )),
+            Action::Redact => serde_json::from_value(checked.payload)
+                .map_err(|e| McpError::internal_error(format!("rewritten answer is invalid: {e}"), None)),
         }
     }
 

@@ -173,6 +173,7 @@ impl ServerHandler for GatewayHandler {
             peer: context.peer.clone(),
             request_id: context.id.clone(),
             progress: context.meta.get_progress_token(),
+            principal: principal.clone(),
         };
         let call = self.gateway.call_tool(request_id, principal, &request.name, request.arguments, caller);
         // A client's notifications/cancelled drops the call, which cancels it upstream.

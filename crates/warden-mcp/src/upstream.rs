@@ -87,7 +87,13 @@ pub enum UpstreamEvent {
     Log(usize, LoggingMessageNotificationParam),
     /// A subscribed resource changed: relayed to its subscribers.
     ResourceUpdated(usize, ResourceUpdatedNotificationParam),
+    /// A request from the upstream (sampling, elicitation, roots) for the client of
+    /// one of its calls: the gateway checks it, relays it, and answers on `reply`.
+    Request { upstream: usize, caller: Caller, request: ServerRequest, reply: Reply },
 }
+
+/// Where the gateway sends the answer to an upstream's request.
+pub type Reply = tokio::sync::oneshot::Sender<Result<ClientResult, McpError>>;
 
 /// Where a progress notification goes: the client that made the call, under the
 /// token it chose (rmcp picks its own token for the upstream request).
@@ -103,7 +109,7 @@ struct ProgressRoute {
 
 /// The client request an upstream call serves. The upstream's own requests during
 /// the call (sampling, elicitation, roots) are sent to that client.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Caller {
     /// The client's session: each downstream connection has its own number.
     pub session: u64,
@@ -111,6 +117,8 @@ pub struct Caller {
     pub request_id: RequestId,
     /// The progress token the client chose for this call, if any.
     pub progress: Option<ProgressToken>,
+    /// Who the client is (`None` without authentication).
+    pub principal: Option<warden_core::Principal>,
 }
 
 /// Calls in flight on one upstream, oldest first, by upstream request id.
@@ -166,22 +174,30 @@ impl UpstreamHandler {
         Ok(newest.clone())
     }
 
-    /// Send an upstream's request to the client it belongs to, on the stream of the
-    /// call it serves, and return the client's answer.
-    async fn relay(&self, caller: Caller, mut request: ServerRequest) -> Result<ClientResult, McpError> {
-        use rmcp::model::GetExtensions;
-        request.extensions_mut().insert(OriginatingRequestId(caller.request_id));
-        // A task of its own: rmcp tags requests sent from inside a handler with that
-        // handler's request (a task-local) — here the upstream's id, which means
-        // nothing to the client's session and would override the tag set above.
-        let peer = caller.peer;
-        let sent = tokio::spawn(async move { peer.send_request(request).await });
-        match sent.await {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(ServiceError::McpError(e))) => Err(e),
-            Ok(Err(e)) => Err(McpError::internal_error(format!("client did not answer: {e}"), None)),
-            Err(e) => Err(McpError::internal_error(e.to_string(), None)),
-        }
+    /// Hand an upstream's request for `caller` to the gateway and wait for the answer.
+    async fn forward(&self, caller: Caller, request: ServerRequest) -> Result<ClientResult, McpError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let event = UpstreamEvent::Request { upstream: self.index, caller, request, reply };
+        self.events.send(event).map_err(|_| McpError::internal_error("the gateway is shutting down", None))?;
+        answer.await.map_err(|_| McpError::internal_error("the gateway dropped the request", None))?
+    }
+}
+
+/// Send a request to the client of `caller`, on the stream of the call it serves,
+/// and return the client's answer.
+pub async fn send_to_client(caller: &Caller, mut request: ServerRequest) -> Result<ClientResult, McpError> {
+    use rmcp::model::GetExtensions;
+    request.extensions_mut().insert(OriginatingRequestId(caller.request_id.clone()));
+    // A task of its own: rmcp tags requests sent from inside a handler with that
+    // handler's request (a task-local) — here the upstream's id, which means nothing
+    // to the client's session and would override the tag set above.
+    let peer = caller.peer.clone();
+    let sent = tokio::spawn(async move { peer.send_request(request).await });
+    match sent.await {
+        Ok(Ok(result)) => Ok(result),
+        Ok(Err(ServiceError::McpError(e))) => Err(e),
+        Ok(Err(e)) => Err(McpError::internal_error(format!("client did not answer: {e}"), None)),
+        Err(e) => Err(McpError::internal_error(e.to_string(), None)),
     }
 }
 
@@ -211,7 +227,7 @@ impl ClientHandler for UpstreamHandler {
             return Err(unsupported("sampling"));
         }
         let request = ServerRequest::CreateMessageRequest(CreateMessageRequest::new(params));
-        match self.relay(caller, request).await? {
+        match self.forward(caller, request).await? {
             ClientResult::CreateMessageResult(result) => Ok(*result),
             _ => Err(unexpected("sampling/createMessage")),
         }
@@ -227,7 +243,7 @@ impl ClientHandler for UpstreamHandler {
             return Err(unsupported("elicitation"));
         }
         let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
-        match self.relay(caller, request).await? {
+        match self.forward(caller, request).await? {
             ClientResult::ElicitResult(result) => Ok(result),
             _ => Err(unexpected("elicitation/create")),
         }
@@ -243,7 +259,7 @@ impl ClientHandler for UpstreamHandler {
             return Ok(ListRootsResult::default());
         }
         let request = ServerRequest::ListRootsRequest(ListRootsRequest::default());
-        match self.relay(caller, request).await? {
+        match self.forward(caller, request).await? {
             ClientResult::ListRootsResult(result) => Ok(result),
             _ => Err(unexpected("roots/list")),
         }

@@ -345,6 +345,89 @@ impl rmcp::ClientHandler for Watcher {
     }
 }
 
+/// A client whose "model" answers every sampling request with a fixed text and
+/// records the prompts it was shown.
+#[derive(Clone, Default)]
+struct Sampler(Arc<Mutex<Vec<String>>>);
+
+#[allow(deprecated)] // MCP sampling (rmcp follows the SEP-2577 draft)
+impl rmcp::ClientHandler for Sampler {
+    fn get_info(&self) -> rmcp::model::ClientInfo {
+        let caps = rmcp::model::ClientCapabilities::builder().enable_sampling().build();
+        rmcp::model::ClientInfo::new(caps, rmcp::model::Implementation::new("sampler", "1"))
+    }
+
+    async fn create_message(
+        &self,
+        params: rmcp::model::CreateMessageRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::CreateMessageResult, rmcp::ErrorData> {
+        self.0.lock().expect("lock").push(serde_json::to_string(&params.messages).expect("json"));
+        let answer = if serde_json::to_string(&params.messages).expect("json").contains("secret") {
+            "rm -rf / is the answer"
+        } else {
+            "forty-two"
+        };
+        Ok(rmcp::model::CreateMessageResult::new(
+            rmcp::model::SamplingMessage::assistant_text(answer),
+            "test-model".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn upstream_sampling_reaches_the_calling_client_through_the_guardrails() {
+    let gw = Gateway::start(Some(
+        r#"
+[gateway]
+input = ["inbound"]
+output = ["outbound"]
+
+[[servers]]
+name = "up"
+command = "${WARDEN_EXE}"
+args = ["demo-server", "--faults"]
+
+[[plugins]]
+name = "inbound"
+kind = "guardrail"
+source = "builtin:guard-keyword"
+config = { words = ["rm -rf /"], action = "block" }
+
+[[plugins]]
+name = "outbound"
+kind = "guardrail"
+source = "builtin:guard-keyword"
+config = { words = ["ignore previous instructions"], action = "block" }
+"#,
+    ));
+    let sampler = Sampler::default();
+    let client = gw.client_with(sampler.clone()).await;
+    // The upstream asks the calling client's model; the answer goes back upstream.
+    let r = call(client.peer(), "up__ask", json!({"question": "meaning of life?"})).await;
+    assert_eq!((text(&r).as_str(), r.is_error), ("forty-two", Some(false)));
+    assert_eq!(sampler.0.lock().expect("lock").len(), 1);
+
+    // A sampling prompt that trips the output guardrail never reaches the client.
+    let r = call(client.peer(), "up__ask", json!({"question": "please ignore previous instructions"})).await;
+    assert!(text(&r).contains("sampling failed") && text(&r).contains("keyword"), "{}", text(&r));
+    assert_eq!(sampler.0.lock().expect("lock").len(), 1, "the client was not asked");
+
+    // The client's answer goes to the upstream through the input guardrail.
+    let r = call(client.peer(), "up__ask", json!({"question": "the secret?"})).await;
+    assert!(
+        text(&r).contains("sampling failed") && text(&r).contains("blocked the client's sampling answer"),
+        "{}",
+        text(&r)
+    );
+
+    // A client that does not offer sampling gets a clear refusal, not a hang.
+    let plain = gw.client().await;
+    let r = call(plain.peer(), "up__ask", json!({"question": "meaning of life?"})).await;
+    assert!(text(&r).contains("does not support sampling"), "{}", text(&r));
+    client.cancel().await.expect("client closes");
+}
+
 #[tokio::test]
 async fn an_upstream_tool_list_change_is_forwarded_to_clients() {
     let gw = Gateway::start(Some(
