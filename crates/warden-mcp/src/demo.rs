@@ -210,15 +210,10 @@ impl ServerHandler for DemoServer {
                 let message = rmcp::model::SamplingMessage::user_text(question);
                 let params = rmcp::model::CreateMessageRequestParams::new(vec![message], 100);
                 match context.peer.create_message(params).await {
-                    Ok(answer) => Ok(text(
-                        &answer
-                            .message
-                            .content
-                            .first()
-                            .and_then(|c| c.as_text())
-                            .map(|t| t.text.clone())
-                            .unwrap_or_default(),
-                    )),
+                    Ok(answer) => {
+                        let first = answer.message.content.first().and_then(|c| c.as_text());
+                        Ok(text(first.map(|t| t.text.clone()).unwrap_or_default()))
+                    }
                     Err(e) => {
                         Ok(CallToolResult::error(vec![ContentBlock::text(format!("sampling failed: {e}"))]).into())
                     }

@@ -4,7 +4,7 @@
 //! never returned), then restore of input redactions.
 
 use crate::naming::{Clash, ToolPrefix, assign};
-use crate::upstream::{Caller, Upstream, UpstreamSpec, send_to_client};
+use crate::upstream::{Caller, Upstream, UpstreamRequest, UpstreamSpec, send_to_client};
 use crate::upstream::{Extras, UpstreamEvent};
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
@@ -108,9 +108,10 @@ impl Gateway {
         tokio::spawn(async move {
             while let Some(event) = changed.recv().await {
                 let Some(gw) = weak.upgrade() else { return };
-                if let UpstreamEvent::Request { upstream, caller, request, reply } = event {
+                if let UpstreamEvent::Request(r) = event {
                     // May wait on a person (elicitation): never hold up other events.
                     tokio::spawn(async move {
+                        let UpstreamRequest { upstream, caller, request, reply } = *r;
                         let _ = reply.send(gw.relay_request(upstream, caller, request).await);
                     });
                     continue;
@@ -144,7 +145,7 @@ impl Gateway {
                     let _ = peer.notify_logging_message(params.clone()).await;
                 }
             }
-            UpstreamEvent::Request { .. } => {}
+            UpstreamEvent::Request(_) => {}
             UpstreamEvent::ResourceUpdated(_, params) => {
                 let peers = match self.subscribers.lock() {
                     Ok(mut subs) => subs

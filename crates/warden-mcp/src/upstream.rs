@@ -88,8 +88,18 @@ pub enum UpstreamEvent {
     /// A subscribed resource changed: relayed to its subscribers.
     ResourceUpdated(usize, ResourceUpdatedNotificationParam),
     /// A request from the upstream (sampling, elicitation, roots) for the client of
-    /// one of its calls: the gateway checks it, relays it, and answers on `reply`.
-    Request { upstream: usize, caller: Caller, request: ServerRequest, reply: Reply },
+    /// one of its calls.
+    Request(Box<UpstreamRequest>),
+}
+
+/// A request from an upstream for the client of one of its calls: the gateway
+/// checks it, relays it, and answers on `reply`.
+#[derive(Debug)]
+pub struct UpstreamRequest {
+    pub upstream: usize,
+    pub caller: Caller,
+    pub request: ServerRequest,
+    pub reply: Reply,
 }
 
 /// Where the gateway sends the answer to an upstream's request.
@@ -177,7 +187,7 @@ impl UpstreamHandler {
     /// Hand an upstream's request for `caller` to the gateway and wait for the answer.
     async fn forward(&self, caller: Caller, request: ServerRequest) -> Result<ClientResult, McpError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let event = UpstreamEvent::Request { upstream: self.index, caller, request, reply };
+        let event = UpstreamEvent::Request(Box::new(UpstreamRequest { upstream: self.index, caller, request, reply }));
         self.events.send(event).map_err(|_| McpError::internal_error("the gateway is shutting down", None))?;
         answer.await.map_err(|_| McpError::internal_error("the gateway dropped the request", None))?
     }
