@@ -121,9 +121,13 @@ pub struct UpstreamConfig {
     pub headers: std::collections::BTreeMap<String, String>,
     /// Bearer token for the HTTP upstream; use `${ENV_VAR}`.
     pub bearer_token: Option<String>,
-    /// Longest wait for one call (and for start-up), in milliseconds.
+    /// Longest wait for one call, in milliseconds.
     #[serde(default = "default_call_timeout_ms")]
     pub call_timeout_ms: u64,
+    /// Longest wait for the upstream to start and answer `initialize`, in
+    /// milliseconds (generous: `npx` may download the server first).
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
     /// Calls in flight to this upstream at once; more wait their turn.
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: u32,
@@ -131,6 +135,10 @@ pub struct UpstreamConfig {
 
 fn default_call_timeout_ms() -> u64 {
     30_000
+}
+
+fn default_connect_timeout_ms() -> u64 {
+    60_000
 }
 
 fn default_max_concurrency() -> u32 {
@@ -274,6 +282,9 @@ fn check_gateway(raw: &RawConfig, errors: &mut Vec<ConfigError>) {
         }
         if !(1..=3_600_000).contains(&s.call_timeout_ms) {
             err(format!("servers[{i}].call_timeout_ms"), format!("{} is outside 1..=3600000", s.call_timeout_ms));
+        }
+        if !(1..=3_600_000).contains(&s.connect_timeout_ms) {
+            err(format!("servers[{i}].connect_timeout_ms"), format!("{} is outside 1..=3600000", s.connect_timeout_ms));
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct UpstreamSpec {
     pub name: String,
     pub transport: Transport,
     pub call_timeout: Duration,
+    /// Longest wait for the server to start and answer `initialize`.
+    pub connect_timeout: Duration,
     /// Requests in flight at once; further ones wait (within their timeout).
     pub max_concurrency: u32,
 }
@@ -319,6 +321,10 @@ pub struct Upstream {
     in_flight: tokio::sync::Semaphore,
 }
 
+/// Variables a stdio upstream inherits from the gateway: the MCP SDKs' default
+/// environment for servers they launch, plus the locale.
+const INHERITED_ENV: &[&str] = &["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "TMPDIR"];
+
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
@@ -374,10 +380,19 @@ impl Upstream {
 
     async fn start(&self) -> Result<RunningService<RoleClient, UpstreamHandler>, UpstreamError> {
         let fail = |e: String| UpstreamError::Start(self.spec.name.clone(), e);
-        let timeout = self.spec.call_timeout;
+        let timeout = self.spec.connect_timeout;
         let started = match &self.spec.transport {
             Transport::Stdio { command, args, env } => {
                 let mut cmd = tokio::process::Command::new(command);
+                // The gateway's environment holds its secrets (API keys, upstream
+                // tokens): a child gets only the variables MCP clients pass by
+                // convention (the MCP SDKs' default environment) and its own `env`.
+                cmd.env_clear();
+                for name in INHERITED_ENV {
+                    if let Some(value) = std::env::var_os(name) {
+                        cmd.env(name, value);
+                    }
+                }
                 cmd.args(args).envs(env.iter().map(|(k, v)| (k, v))).kill_on_drop(true);
                 let (transport, stderr) =
                     TokioChildProcess::builder(cmd).stderr(Stdio::piped()).spawn().map_err(|e| fail(e.to_string()))?;

@@ -76,6 +76,7 @@ pub fn upstream_specs(config: &Config) -> Vec<warden_mcp::UpstreamSpec> {
                 },
             },
             call_timeout: std::time::Duration::from_millis(s.call_timeout_ms),
+            connect_timeout: std::time::Duration::from_millis(s.connect_timeout_ms),
             max_concurrency: s.max_concurrency,
         })
         .collect()
@@ -146,6 +147,7 @@ fn parse_upstream(spec: &str) -> Result<warden_core::config::UpstreamConfig> {
         headers: Default::default(),
         bearer_token: None,
         call_timeout_ms: 30_000,
+        connect_timeout_ms: 60_000,
         max_concurrency: 16,
     };
     if let Some(cmdline) = target.strip_prefix("stdio:") {

@@ -536,6 +536,27 @@ config = {{ keys = [{{ id = "admin", sha256 = "{}" }}, {{ id = "limited", sha256
     assert!(!admin.list_all_resources().await.expect("resources").is_empty());
 }
 
+#[tokio::test]
+async fn a_stdio_upstream_does_not_inherit_the_gateways_secrets() {
+    // The upstream prints its environment to stderr (which the gateway logs), then
+    // becomes the demo server.
+    let gw = Gateway::start(Some(
+        r#"
+[[servers]]
+name = "demo"
+command = "/bin/sh"
+args = ["-c", "env | sed 's/^/child-env: /' >&2; exec \"$0\" demo-server", "${WARDEN_EXE}"]
+env = { GIVEN = "by-config" }
+"#,
+    ));
+    let client = gw.client().await;
+    assert_eq!(text(&call(client.peer(), "demo__echo", json!({"message": "x"})).await), "x");
+    let log = gw.log.lock().expect("log lock").join("\n");
+    assert!(log.contains("child-env: GIVEN=by-config") && log.contains("child-env: PATH="), "{log}");
+    assert!(!log.contains("child-env: WARDEN_API_KEY") && !log.contains(API_KEY), "the key reached the upstream");
+    assert!(!log.contains("child-env: XDG_CACHE_HOME"), "only the conventional variables are inherited");
+}
+
 /// A venv with the official Python MCP SDK, created on first use (PyPI).
 fn python_with_mcp() -> PathBuf {
     let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("py-venv");
