@@ -40,6 +40,9 @@ pub struct GatewayConfig {
     pub input: Vec<String>,
     /// Guardrails run on every call's result, in order.
     pub output: Vec<String>,
+    /// Guardrails run on every upstream tool definition at discovery; a tool they
+    /// block is hidden from clients.
+    pub tools: Vec<String>,
     /// `Host` header values accepted on `/mcp` (DNS-rebinding protection); add the
     /// public name when listening beyond loopback.
     pub allowed_hosts: Vec<String>,
@@ -93,6 +96,7 @@ impl Default for GatewayConfig {
             auth: Vec::new(),
             input: Vec::new(),
             output: Vec::new(),
+            tools: Vec::new(),
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             allowed_origins: vec!["http://localhost:*".into(), "http://127.0.0.1:*".into(), "http://[::1]:*".into()],
             tool_prefix: ToolPrefix::Always,
@@ -236,7 +240,8 @@ fn check_gateway(raw: &RawConfig, errors: &mut Vec<ConfigError>) {
     if raw.gateway.listen.parse::<std::net::SocketAddr>().is_err() {
         err("gateway.listen".into(), format!("{:?} is not an address such as 127.0.0.1:8808", raw.gateway.listen));
     }
-    for (stage, names) in [("input", &raw.gateway.input), ("output", &raw.gateway.output)] {
+    let chains = [("input", &raw.gateway.input), ("output", &raw.gateway.output), ("tools", &raw.gateway.tools)];
+    for (stage, names) in chains {
         for (i, name) in names.iter().enumerate() {
             match raw.plugins.iter().find(|p| &p.name == name) {
                 None => err(format!("gateway.{stage}[{i}]"), format!("no [[plugins]] entry named {name:?}")),

@@ -2,6 +2,7 @@
 
 mod builtins;
 mod plugin_cmd;
+mod scan;
 mod setup;
 
 use anyhow::{Context, Result};
@@ -25,6 +26,10 @@ enum Command {
     /// Validate the config, load every plugin and list every upstream's tools; exit 1
     /// on any problem, plugin fallback, unreachable upstream or hidden tool.
     Check(CheckArgs),
+    /// Run the configured guardrail chain over JSONL on stdin ({"id","text"} or
+    /// {"id","payload"} per line) and write verdicts as JSONL to stdout. No upstream,
+    /// no network; exit 1 if a line could not be read.
+    Scan(ScanArgs),
     /// Run the built-in demo MCP server on stdio (the default config's upstream).
     DemoServer {
         /// Also offer the `crash` and `hang` tools (for testing failure handling).
@@ -43,6 +48,15 @@ struct ConfigArg {
     /// Path of warden.toml; the built-in default config when absent.
     #[arg(long, short, env = "WARDEN_CONFIG")]
     config: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Which chain: input (gateway.input), output (gateway.output) or tool (gateway.tools).
+    #[arg(long, value_enum)]
+    direction: scan::Direction,
 }
 
 #[derive(clap::Args, Default)]
@@ -99,6 +113,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
             Command::Serve(args) => serve(args).await,
             Command::Check(args) => check(args).await,
+            Command::Scan(args) => scan_cmd(args).await,
             Command::DemoServer { faults } => {
                 warden_mcp::demo::serve_stdio(faults).await.map_err(anyhow::Error::msg)?;
                 Ok(ExitCode::SUCCESS)
@@ -178,6 +193,21 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn scan_cmd(args: ScanArgs) -> Result<ExitCode> {
+    let config = setup::load_config(args.config.config.as_deref())?;
+    let registry = setup::registry(&config, setup::host(&config)?).await?;
+    let names = match args.direction {
+        scan::Direction::Input => &config.gateway.input,
+        scan::Direction::Output => &config.gateway.output,
+        scan::Direction::Tool => &config.gateway.tools,
+    };
+    let chain = registry.chain(names)?;
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::stdout().lock();
+    let bad = scan::run(&chain, args.direction, stdin, stdout).await?;
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 async fn check(args: CheckArgs) -> Result<ExitCode> {
