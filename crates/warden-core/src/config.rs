@@ -50,6 +50,12 @@ pub struct GatewayConfig {
     pub allowed_origins: Vec<String>,
     /// How tool and prompt names are prefixed with their server's name.
     pub tool_prefix: ToolPrefix,
+    /// Pin every tool definition by digest when first seen; hide a definition that
+    /// later changes until `warden tools approve`.
+    pub pin_tools: bool,
+    /// Where pins are kept; default `$XDG_STATE_HOME/warden/tool-pins.json` (or
+    /// `~/.local/state/warden/tool-pins.json`).
+    pub pins_file: Option<PathBuf>,
 }
 
 /// How upstream tool (and prompt) names are shown to clients.
@@ -100,6 +106,8 @@ impl Default for GatewayConfig {
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             allowed_origins: vec!["http://localhost:*".into(), "http://127.0.0.1:*".into(), "http://[::1]:*".into()],
             tool_prefix: ToolPrefix::Always,
+            pin_tools: true,
+            pins_file: None,
         }
     }
 }

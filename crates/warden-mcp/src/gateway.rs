@@ -4,6 +4,7 @@
 //! never returned), then restore of input redactions.
 
 use crate::naming::{Clash, ToolPrefix, assign};
+use crate::pins::{PinStatus, Pins};
 use crate::upstream::{Caller, Upstream, UpstreamRequest, UpstreamSpec, send_to_client};
 use crate::upstream::{Extras, UpstreamEvent};
 use rmcp::ErrorData as McpError;
@@ -24,12 +25,30 @@ use warden_core::auth::AuthChain;
 use warden_core::scope::{may_use, may_use_server};
 use warden_core::{Action, CallContext, Finding, GuardrailChain, Principal, Stage};
 
-/// The providers applied to every request: auth, then guardrails around each call.
+/// The providers applied to every request: auth, then guardrails around each call,
+/// and the guardrails every tool definition passes at discovery.
 #[derive(Clone, Default)]
 pub struct Chains {
     pub auth: AuthChain,
     pub input: GuardrailChain,
     pub output: GuardrailChain,
+    pub tools: GuardrailChain,
+}
+
+/// How the gateway names and vets upstream tools.
+#[derive(Debug, Default)]
+pub struct Settings {
+    pub prefix: ToolPrefix,
+    /// Pin tool definitions (trust on first use); `None` disables pinning.
+    pub pins: Option<Pins>,
+}
+
+/// A tool kept from clients, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenTool {
+    pub server: String,
+    pub tool: String,
+    pub reason: String,
 }
 
 /// Where a namespaced tool or prompt lives: its upstream and its name there.
@@ -59,7 +78,9 @@ struct Catalog {
 /// then gets a clear error) and no name moves (`on-clash`, `never`).
 #[derive(Default, Clone)]
 struct Listing {
+    /// The tools that passed the tool guardrails and their pins.
     tools: Option<Vec<Tool>>,
+    hidden: Vec<HiddenTool>,
     extras: Option<Extras>,
     error: Option<String>,
 }
@@ -70,6 +91,8 @@ pub struct Report {
     /// `(server, Ok(tool count) | Err(why it could not be listed))`, in config order.
     pub upstreams: Vec<(String, Result<usize, String>)>,
     pub clashes: Vec<Clash>,
+    /// Tools hidden by the tool guardrails or because their definition changed.
+    pub hidden: Vec<HiddenTool>,
 }
 
 /// The aggregated upstreams and the guardrail chains.
@@ -77,6 +100,7 @@ pub struct Gateway {
     upstreams: Vec<Upstream>,
     chains: Chains,
     prefix: ToolPrefix,
+    pins: Option<Pins>,
     listings: tokio::sync::Mutex<Vec<Listing>>,
     catalog: RwLock<Catalog>,
     clashes: std::sync::Mutex<Vec<Clash>>,
@@ -89,14 +113,15 @@ pub struct Gateway {
 impl Gateway {
     /// Start every upstream and build the tool catalog. An upstream that fails to
     /// start is logged and left out; it is retried at the next refresh.
-    pub async fn start(specs: Vec<UpstreamSpec>, chains: Chains, prefix: ToolPrefix) -> Arc<Gateway> {
+    pub async fn start(specs: Vec<UpstreamSpec>, chains: Chains, settings: Settings) -> Arc<Gateway> {
         let (events, mut changed) = tokio::sync::mpsc::unbounded_channel();
         let listings = tokio::sync::Mutex::new(vec![Listing::default(); specs.len()]);
         let upstreams = specs.into_iter().enumerate().map(|(i, s)| Upstream::new(s, i, events.clone())).collect();
         let gw = Arc::new(Gateway {
             upstreams,
             chains,
-            prefix,
+            prefix: settings.prefix,
+            pins: settings.pins,
             listings,
             catalog: RwLock::new(Catalog::default()),
             clashes: std::sync::Mutex::new(Vec::new()),
@@ -316,7 +341,11 @@ impl Gateway {
         for (up, listing) in self.upstreams.iter().zip(listings.iter_mut()) {
             listing.error = None;
             match up.list_tools().await {
-                Ok(tools) => listing.tools = Some(tools),
+                Ok(tools) => {
+                    let (kept, hidden) = self.screen(up.name(), tools).await;
+                    listing.tools = Some(kept);
+                    listing.hidden = hidden;
+                }
                 Err(e) => {
                     tracing::error!(upstream = up.name(), error = %e, "cannot list tools");
                     listing.error = Some(e.to_string());
@@ -346,6 +375,62 @@ impl Gateway {
         if let Ok(mut c) = self.clashes.lock() {
             *c = clashes;
         }
+    }
+
+    /// Pass each definition through the tool guardrails (a block hides it; a
+    /// redaction rewrites it), then compare it with its pin (a changed one is hidden).
+    /// Only definitions the guardrails let through are pinned.
+    async fn screen(&self, server: &str, tools: Vec<Tool>) -> (Vec<Tool>, Vec<HiddenTool>) {
+        let (mut kept, mut hidden) = (Vec::with_capacity(tools.len()), Vec::new());
+        let mut hide = |tool: &Tool, reason: String| {
+            tracing::warn!(server, tool = %tool.name, %reason, "tool hidden from clients");
+            hidden.push(HiddenTool { server: server.to_string(), tool: tool.name.to_string(), reason });
+        };
+        for tool in tools {
+            let tool = if self.chains.tools.is_empty() {
+                tool
+            } else {
+                let ctx = CallContext { server: server.to_string(), tool: tool.name.to_string(), ..Default::default() };
+                let value = serde_json::to_value(&tool).unwrap_or(Value::Null);
+                let checked = self.chains.tools.run(Stage::Tool, &ctx, value).await;
+                match checked.action {
+                    Action::Block => {
+                        hide(&tool, format!("tool guardrails: {}", reasons(&checked.findings)));
+                        continue;
+                    }
+                    Action::Warn => {
+                        tracing::warn!(server, tool = %tool.name, findings = %reasons(&checked.findings), "tool definition flagged");
+                        tool
+                    }
+                    Action::Redact => match serde_json::from_value::<Tool>(checked.payload) {
+                        Ok(rewritten) if rewritten.name == tool.name => rewritten,
+                        _ => {
+                            hide(&tool, "tool guardrails rewrote the definition into an invalid one".into());
+                            continue;
+                        }
+                    },
+                    Action::Allow => tool,
+                }
+            };
+            if let Some(pins) = &self.pins
+                && pins.check(server, &tool) == PinStatus::Changed
+            {
+                hide(&tool, "definition changed since it was approved (warden tools approve)".into());
+                continue;
+            }
+            kept.push(tool);
+        }
+        (kept, hidden)
+    }
+
+    /// Every upstream's tools as it lists them now, before guardrails and pins (for
+    /// `warden tools approve`).
+    pub async fn upstream_tools(&self) -> Vec<(String, Result<Vec<Tool>, String>)> {
+        let mut all = Vec::new();
+        for up in &self.upstreams {
+            all.push((up.name().to_string(), up.list_tools().await.map_err(|e| e.to_string())));
+        }
+        all
     }
 
     fn build_catalog(&self, listings: &[Listing]) -> (Catalog, Vec<Clash>) {
@@ -404,7 +489,8 @@ impl Gateway {
             })
             .collect();
         let clashes = self.clashes.lock().map(|c| c.clone()).unwrap_or_default();
-        Report { upstreams, clashes }
+        let hidden = listings.iter().flat_map(|l| l.hidden.iter().cloned()).collect();
+        Report { upstreams, clashes, hidden }
     }
 
     /// The upstream and upstream-side name of a client-facing `kind` ("tool",

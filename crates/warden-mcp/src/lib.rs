@@ -4,6 +4,7 @@
 //! - [`gateway`]: aggregation of upstream tools and the guardrail pipeline per call;
 //! - [`upstream`]: upstream servers (stdio child processes, Streamable HTTP), kept and re-established;
 //! - [`naming`]: namespaced tool names; [`paging`]: cursors for the aggregated lists;
+//! - [`pins`]: tool definitions pinned by digest (trust on first use);
 //! - [`demo`]: the built-in demo upstream (`warden demo-server`).
 
 // rmcp marks logging and resources/unsubscribe deprecated (SEP-2577, a draft
@@ -15,10 +16,11 @@ pub mod demo;
 pub mod gateway;
 pub mod naming;
 pub mod paging;
+pub mod pins;
 pub mod server;
 pub mod upstream;
 
-pub use gateway::{Chains, Gateway};
+pub use gateway::{Chains, Gateway, Settings};
 pub use upstream::{Transport, UpstreamSpec};
 
 /// Make ring the process-wide TLS crypto provider (HTTPS upstreams). Call once at

@@ -36,6 +36,11 @@ enum Command {
         #[arg(long)]
         faults: bool,
     },
+    /// Tool definition pins (rug-pull protection).
+    Tools {
+        #[command(subcommand)]
+        command: ToolsCommand,
+    },
     /// Inspect plugin components.
     Plugin {
         #[command(subcommand)]
@@ -48,6 +53,18 @@ struct ConfigArg {
     /// Path of warden.toml; the built-in default config when absent.
     #[arg(long, short, env = "WARDEN_CONFIG")]
     config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ToolsCommand {
+    /// Pin the upstreams' current tool definitions, so changed ones are served again.
+    /// Without targets, every tool of every upstream.
+    Approve {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// SERVER (all its tools) or SERVER/TOOL; repeatable.
+        targets: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -114,6 +131,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Check(args) => check(args).await,
             Command::Scan(args) => scan_cmd(args).await,
+            Command::Tools { command: ToolsCommand::Approve { config, targets } } => approve(config, targets).await,
             Command::DemoServer { faults } => {
                 warden_mcp::demo::serve_stdio(faults).await.map_err(anyhow::Error::msg)?;
                 Ok(ExitCode::SUCCESS)
@@ -195,6 +213,37 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn approve(args: ConfigArg, targets: Vec<String>) -> Result<ExitCode> {
+    let config = setup::load_config(args.config.as_deref())?;
+    anyhow::ensure!(config.gateway.pin_tools, "gateway.pin_tools is off: there are no pins to approve");
+    let pins = setup::pins(&config)?;
+    let settings = warden_mcp::Settings { prefix: config.gateway.tool_prefix, pins: None };
+    let gateway = warden_mcp::Gateway::start(setup::upstream_specs(&config), Default::default(), settings).await;
+    let wanted = |server: &str, tool: &str| {
+        targets.is_empty() || targets.iter().any(|t| t == server || *t == format!("{server}/{tool}"))
+    };
+    let (mut ok, mut matched) = (true, 0);
+    for (server, tools) in gateway.upstream_tools().await {
+        let tools = match tools {
+            Ok(t) => t,
+            Err(e) => {
+                ok = false;
+                println!("UPSTREAM {e}");
+                continue;
+            }
+        };
+        for tool in tools.iter().filter(|t| wanted(&server, &t.name)) {
+            matched += 1;
+            let what = if pins.approve(&server, tool) { "approved" } else { "unchanged" };
+            println!("{what:<9}{server}/{}", tool.name);
+        }
+    }
+    if matched == 0 && !targets.is_empty() {
+        anyhow::bail!("no tool matches {}", targets.join(", "));
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
 async fn scan_cmd(args: ScanArgs) -> Result<ExitCode> {
     let config = setup::load_config(args.config.config.as_deref())?;
     let registry = setup::registry(&config, setup::host(&config)?).await?;
@@ -225,7 +274,7 @@ async fn check(args: CheckArgs) -> Result<ExitCode> {
         println!("FALLBACK {}: wanted {}, using {} ({})", f.plugin, f.wanted, f.used, f.reason);
     }
     if !args.offline {
-        ok &= check_upstreams(&config).await;
+        ok &= check_upstreams(&config, &registry).await;
     }
     if ok {
         println!("config valid, {} plugin(s) loaded", registry.names().count());
@@ -236,10 +285,18 @@ async fn check(args: CheckArgs) -> Result<ExitCode> {
 }
 
 /// Start every upstream, list its tools and report name clashes under the config's
-/// prefix mode. False when an upstream cannot be listed or a tool would be hidden.
-async fn check_upstreams(config: &warden_core::config::Config) -> bool {
+/// prefix mode and tools hidden by the tool guardrails or pins. False when an
+/// upstream cannot be listed or a tool would be hidden.
+async fn check_upstreams(config: &warden_core::config::Config, registry: &warden_core::Registry) -> bool {
     let mode = config.gateway.tool_prefix;
-    let gateway = warden_mcp::Gateway::start(setup::upstream_specs(config), warden_mcp::Chains::default(), mode).await;
+    // The configured chains and pins: a tool they would hide is reported.
+    let gateway = match setup::gateway(config, registry).await {
+        Ok(g) => g,
+        Err(e) => {
+            println!("ERROR    {e:#}");
+            return false;
+        }
+    };
     let report = gateway.report().await;
     let mut ok = true;
     for (server, status) in &report.upstreams {
@@ -271,6 +328,10 @@ async fn check_upstreams(config: &warden_core::config::Config) -> bool {
     }
     if report.clashes.is_empty() {
         println!("ok       no name clashes (tool_prefix = {mode})");
+    }
+    for hidden in &report.hidden {
+        ok = false;
+        println!("HIDDEN   tool {}/{}: {}", hidden.server, hidden.tool, hidden.reason);
     }
     ok
 }

@@ -52,8 +52,32 @@ pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::
         auth: registry.auth_chain(&config.gateway.auth)?,
         input: registry.chain(&config.gateway.input)?,
         output: registry.chain(&config.gateway.output)?,
+        tools: registry.chain(&config.gateway.tools)?,
     };
-    Ok(warden_mcp::Gateway::start(upstream_specs(config), chains, config.gateway.tool_prefix).await)
+    let pins = if config.gateway.pin_tools { Some(pins(config)?) } else { None };
+    let settings = warden_mcp::Settings { prefix: config.gateway.tool_prefix, pins };
+    Ok(warden_mcp::Gateway::start(upstream_specs(config), chains, settings).await)
+}
+
+/// The tool pin store the config names (or the default one in the user's state dir).
+pub fn pins(config: &Config) -> Result<warden_mcp::pins::Pins> {
+    let path = match &config.gateway.pins_file {
+        Some(p) => p.clone(),
+        None => {
+            let state = std::env::var_os("XDG_STATE_HOME")
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state")));
+            match state {
+                Some(dir) => dir.join("warden/tool-pins.json"),
+                None => {
+                    tracing::warn!("no HOME or XDG_STATE_HOME: tool pins are kept in memory for this run only");
+                    return Ok(warden_mcp::pins::Pins::in_memory());
+                }
+            }
+        }
+    };
+    warden_mcp::pins::Pins::load(&path).map_err(anyhow::Error::msg)
 }
 
 /// How to reach each configured upstream.

@@ -9,6 +9,10 @@ fn warden(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(args)
         .env("XDG_CACHE_HOME", cache)
+        .env(
+            "XDG_STATE_HOME",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-state-{}", std::process::id())),
+        )
         .env_remove("WARDEN_CONFIG")
         .env("RUST_LOG", "warn")
         .output()
@@ -33,6 +37,8 @@ fn every_command_has_help() {
         &["check", "--help"],
         &["plugin", "--help"],
         &["plugin", "inspect", "--help"],
+        &["scan", "--help"],
+        &["tools", "approve", "--help"],
     ] {
         let o = warden(args);
         let (out, err) = text(&o);
@@ -171,6 +177,38 @@ config = { words = ["x"] }
         "{out}"
     );
     assert!(err.contains("ERROR") && err.contains("using its fallback"), "the fallback is logged as an error: {err}");
+}
+
+#[test]
+fn check_reports_a_changed_tool_definition_until_it_is_approved() {
+    let exe = env!("CARGO_BIN_EXE_warden");
+    let pins = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("pins-{}.json", std::process::id()));
+    // A pin for demo/echo that does not match what the server now offers.
+    std::fs::write(&pins, r#"{"demo": {"echo": "0000"}}"#).expect("write pins");
+    let path = write_config(
+        "pinned-tools.toml",
+        &format!(
+            "[gateway]\npins_file = {:?}\n\n[[servers]]\nname = \"demo\"\ncommand = {exe:?}\nargs = [\"demo-server\"]\n",
+            pins.display().to_string()
+        ),
+    );
+    let config = path.to_str().expect("utf-8 path");
+    let o = warden(&["check", "--config", config]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("HIDDEN   tool demo/echo: definition changed"), "{out}");
+    assert!(out.contains("ok       upstream demo: 3 tool(s)"), "echo is not served: {out}");
+
+    let o = warden(&["tools", "approve", "--config", config, "demo/echo"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert_eq!(out.trim(), "approved demo/echo");
+    let o = warden(&["check", "--config", config]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("ok       upstream demo: 4 tool(s)"), "{out}");
+    let o = warden(&["tools", "approve", "--config", config, "demo/nope"]);
+    assert_eq!(o.status.code(), Some(2), "an unknown target is an error");
 }
 
 #[test]

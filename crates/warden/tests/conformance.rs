@@ -62,6 +62,7 @@ fn official_conformance_suite_passes_through_the_gateway() {
         .args(["serve", "--listen", "127.0.0.1:0", "--no-auth", "--no-default-upstreams", "--tool-prefix", "never"])
         .args(["--upstream", &upstream])
         .env("XDG_CACHE_HOME", cache)
+        .env("XDG_STATE_HOME", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("conformance-state"))
         .env("RUST_LOG", "info,rmcp=warn")
         .env_remove("WARDEN_CONFIG")
         .stderr(Stdio::piped())

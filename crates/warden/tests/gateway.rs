@@ -43,8 +43,13 @@ impl Gateway {
             std::fs::write(&path, body).expect("write config");
             cmd.arg("--config").arg(path);
         }
+        // Each gateway pins tool definitions in a state dir of its own.
+        static GATEWAYS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = GATEWAYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let state = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-state-{}-{n}", std::process::id()));
         let mut child = cmd
             .env("XDG_CACHE_HOME", cache)
+            .env("XDG_STATE_HOME", state)
             .env("WARDEN_API_KEY", API_KEY)
             .env("RUST_LOG", "info,rmcp=warn")
             .env_remove("WARDEN_CONFIG")
@@ -452,6 +457,38 @@ args = ["demo-server", "--faults"]
     assert!(after.contains(&"live__extra".to_string()), "{after:?}");
     assert_eq!(text(&call(client.peer(), "live__extra", json!({})).await), "extra");
     assert!(before.iter().all(|t| after.contains(t)), "existing tools keep their names");
+    client.cancel().await.expect("client closes");
+}
+
+#[tokio::test]
+async fn a_tool_whose_definition_changes_is_hidden_and_reported() {
+    let gw = Gateway::start(Some(
+        r#"
+[[servers]]
+name = "live"
+command = "${WARDEN_EXE}"
+args = ["demo-server", "--faults"]
+"#,
+    ));
+    warden_mcp::install_tls_provider();
+    let watcher = Watcher::default();
+    let client =
+        watcher.clone().serve(StreamableHttpClientTransport::from_uri(gw.url.clone())).await.expect("connects");
+    let names = |tools: Vec<rmcp::model::Tool>| tools.into_iter().map(|t| t.name.to_string()).collect::<Vec<_>>();
+    assert!(names(client.peer().list_all_tools().await.expect("tools/list")).contains(&"live__echo".to_string()));
+
+    // The server swaps echo's definition for a poisoned one (a rug pull): clients
+    // no longer see or reach it, and the operator is told why.
+    assert_eq!(text(&call(client.peer(), "live__rugpull", json!({})).await), "pulled");
+    tokio::time::timeout(Duration::from_secs(10), watcher.0.notified()).await.expect("tools/list_changed forwarded");
+    let after = names(client.peer().list_all_tools().await.expect("tools/list"));
+    assert!(!after.contains(&"live__echo".to_string()), "{after:?}");
+    assert!(after.contains(&"live__add".to_string()), "other tools stay");
+    let Value::Object(args) = json!({"message": "x"}) else { unreachable!() };
+    let refused = client.peer().call_tool(CallToolRequestParams::new("live__echo").with_arguments(args)).await;
+    assert!(refused.is_err(), "a hidden tool cannot be called");
+    let log = gw.log.lock().expect("log lock").join("\n");
+    assert!(log.contains("tool hidden from clients") && log.contains("definition changed"), "{log}");
     client.cancel().await.expect("client closes");
 }
 
