@@ -117,6 +117,9 @@ pub struct RawPluginSpec {
     /// Handed to the plugin's `configure`, as JSON.
     #[serde(default = "empty_object")]
     pub config: serde_json::Value,
+    /// A JSON file merged into `config` when the plugin is loaded (arrays are
+    /// appended, e.g. the API keys `warden keys` manages); a missing file adds nothing.
+    pub config_file: Option<std::path::PathBuf>,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -165,8 +168,30 @@ pub struct PluginSpec {
     pub isolation: Isolation,
     pub fallback: Fallback,
     pub config: serde_json::Value,
+    /// Merged into `config` at load time (see [`merge_config`]).
+    pub config_file: Option<std::path::PathBuf>,
     pub limits: Limits,
     pub grants: Grants,
+}
+
+/// Merge `extra` into `base`: objects key by key, arrays appended, and for any
+/// other value `base` (the operator's inline config) wins.
+pub fn merge_config(base: &mut serde_json::Value, extra: serde_json::Value) {
+    use serde_json::Value;
+    match (base, extra) {
+        (Value::Object(b), Value::Object(e)) => {
+            for (k, v) in e {
+                match b.get_mut(&k) {
+                    Some(existing) => merge_config(existing, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (Value::Array(b), Value::Array(e)) => b.extend(e),
+        _ => {}
+    }
 }
 
 impl PluginSpec {
@@ -180,6 +205,7 @@ impl PluginSpec {
             isolation: Isolation::Pooled,
             fallback: Fallback::Default,
             config: empty_object(),
+            config_file: None,
             limits: Limits::default(),
             grants: Grants::default(),
         }
@@ -277,6 +303,7 @@ pub fn validate_plugins(raw: &[RawPluginSpec]) -> Result<Vec<PluginSpec>, Config
             isolation: r.isolation,
             fallback,
             config: r.config.clone(),
+            config_file: r.config_file.clone(),
             limits: r.limits.clone(),
             grants: r.grants.clone(),
         });

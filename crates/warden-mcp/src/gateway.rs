@@ -99,6 +99,8 @@ pub struct Report {
 pub struct Gateway {
     upstreams: Vec<Upstream>,
     chains: Chains,
+    /// The auth chain in force; replaced when its configuration is reloaded.
+    auth: std::sync::RwLock<AuthChain>,
     prefix: ToolPrefix,
     pins: Option<Pins>,
     listings: tokio::sync::Mutex<Vec<Listing>>,
@@ -119,6 +121,7 @@ impl Gateway {
         let upstreams = specs.into_iter().enumerate().map(|(i, s)| Upstream::new(s, i, events.clone())).collect();
         let gw = Arc::new(Gateway {
             upstreams,
+            auth: std::sync::RwLock::new(chains.auth.clone()),
             chains,
             prefix: settings.prefix,
             pins: settings.pins,
@@ -510,9 +513,16 @@ impl Gateway {
         Ok((&self.upstreams[route.upstream], route.name.clone()))
     }
 
-    /// The auth chain requests must pass.
-    pub fn auth(&self) -> &AuthChain {
-        &self.chains.auth
+    /// The auth chain requests must pass (a cheap clone of the one in force).
+    pub fn auth(&self) -> AuthChain {
+        // Never an empty (open) chain, even if a writer panicked.
+        self.auth.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Put a new auth chain in force (e.g. keys reloaded); requests in flight finish
+    /// with the old one.
+    pub fn set_auth(&self, chain: AuthChain) {
+        *self.auth.write().unwrap_or_else(|e| e.into_inner()) = chain;
     }
 
     /// The tools `principal` may call.

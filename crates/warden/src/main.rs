@@ -1,6 +1,7 @@
 //! `warden`: the command line of the Warden MCP gateway.
 
 mod builtins;
+mod keys;
 mod plugin_cmd;
 mod scan;
 mod setup;
@@ -36,6 +37,12 @@ enum Command {
         #[arg(long)]
         faults: bool,
     },
+    /// API keys for the auth-apikey plugin: create (printed once, only its hash is
+    /// stored), list, revoke. A running gateway picks changes up within seconds.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Tool definition pins (rug-pull protection).
     Tools {
         #[command(subcommand)]
@@ -53,6 +60,53 @@ struct ConfigArg {
     /// Path of warden.toml; the built-in default config when absent.
     #[arg(long, short, env = "WARDEN_CONFIG")]
     config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it (once).
+    Create {
+        /// Identifier of the key's holder (the principal id).
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        project: Option<String>,
+        /// What the key may use: SERVER/TOOL globs (repeatable); everything when absent.
+        #[arg(long = "scope", value_name = "SERVER/TOOL")]
+        scopes: Vec<String>,
+        /// Expire the key after this many days.
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u64>,
+        #[command(flatten)]
+        file: KeysFileArg,
+    },
+    /// List keys (id, state, project, scopes, expiry; never the key or its hash).
+    List {
+        #[command(flatten)]
+        file: KeysFileArg,
+    },
+    /// Revoke a key: it stays listed and is refused from now on.
+    Revoke {
+        /// The key's id.
+        id: String,
+        #[command(flatten)]
+        file: KeysFileArg,
+    },
+}
+
+#[derive(clap::Args)]
+struct KeysFileArg {
+    /// The keys file (the default config's auth-apikey reads the same default):
+    /// $WARDEN_KEYS_FILE, else $XDG_CONFIG_HOME/warden/keys.json, else
+    /// ~/.config/warden/keys.json.
+    #[arg(long, value_name = "PATH")]
+    keys_file: Option<PathBuf>,
+}
+
+impl KeysFileArg {
+    fn path(&self) -> Result<PathBuf> {
+        self.keys_file.clone().or_else(keys::default_keys_file).context("no keys file: set --keys-file or HOME")
+    }
 }
 
 #[derive(Subcommand)]
@@ -132,6 +186,7 @@ fn main() -> ExitCode {
             Command::Check(args) => check(args).await,
             Command::Scan(args) => scan_cmd(args).await,
             Command::Tools { command: ToolsCommand::Approve { config, targets } } => approve(config, targets).await,
+            Command::Keys { command } => keys_cmd(command),
             Command::DemoServer { faults } => {
                 warden_mcp::demo::serve_stdio(faults).await.map_err(anyhow::Error::msg)?;
                 Ok(ExitCode::SUCCESS)
@@ -178,8 +233,10 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         );
         tracing::warn!("no authentication configured (gateway.auth is empty): any local process can call tools");
     }
-    let registry = setup::registry(&config, setup::host(&config)?).await?;
+    let host = setup::host(&config)?;
+    let registry = setup::registry(&config, host.clone()).await?;
     let gateway = setup::gateway(&config, &registry).await?;
+    setup::reload_auth_on_change(config.clone(), host, gateway.clone());
     if args.stdio {
         tracing::info!("serving MCP on stdio");
         // The stdio caller is whoever launched this process; its credential is the
@@ -209,6 +266,32 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             allowed_origins: config.gateway.allowed_origins.clone(),
         }) => r?,
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn keys_cmd(command: KeysCommand) -> Result<ExitCode> {
+    match command {
+        KeysCommand::Create { id, project, scopes, expires_in_days, file } => {
+            let path = file.path()?;
+            let key = keys::create(&path, keys::NewKey { id: id.clone(), project, scopes, expires_in_days })?;
+            // The key on stdout (for scripts), the explanation on stderr.
+            println!("{key}");
+            eprintln!(
+                "Created key {id:?} in {}. It is shown only now; only its SHA-256 was stored.\nUse it as `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
+                path.display()
+            );
+        }
+        KeysCommand::List { file } => {
+            for line in keys::list(&file.path()?)? {
+                println!("{line}");
+            }
+        }
+        KeysCommand::Revoke { id, file } => {
+            let path = file.path()?;
+            keys::revoke(&path, &id)?;
+            println!("revoked {id}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

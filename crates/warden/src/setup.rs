@@ -5,8 +5,8 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::OnceLock;
-use warden_core::Registry;
 use warden_core::config::Config;
+use warden_core::{PluginSpec, Registry};
 use warden_host::{Host, Loader};
 
 /// Read and validate the config at `path`, or the embedded default.
@@ -30,6 +30,8 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
             let key = &local_api_key().key;
             (!key.is_empty()).then(|| hex::encode(Sha256::digest(key.as_bytes())))
         }
+        // Where `warden keys` keeps API keys (see keys.rs).
+        "WARDEN_KEYS_FILE" => crate::keys::default_keys_file().map(|p| p.display().to_string()),
         _ => std::env::var(name).ok(),
     };
     Config::parse(&text, &env).map_err(|errors| anyhow::anyhow!("{origin} is invalid:\n{errors}"))
@@ -43,7 +45,62 @@ pub fn host(config: &Config) -> Result<Host> {
 /// Load every configured plugin (falling back to builtins where allowed).
 pub async fn registry(config: &Config, host: Host) -> Result<Registry> {
     let loader = Loader::new(host, crate::builtins::all());
-    Registry::build(&config.plugins, &loader).await.context("cannot load plugins")
+    Registry::build(&with_config_files(&config.plugins)?, &loader).await.context("cannot load plugins")
+}
+
+/// The specs with each `config_file` merged into `config` (a missing file adds
+/// nothing; an unreadable or invalid one is an error).
+pub fn with_config_files(specs: &[PluginSpec]) -> Result<Vec<PluginSpec>> {
+    let mut specs = specs.to_vec();
+    for spec in &mut specs {
+        let Some(path) = &spec.config_file else { continue };
+        let extra: serde_json::Value = match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("plugin {}: config_file {} is not valid JSON", spec.name, path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("plugin {}: cannot read {}", spec.name, path.display())),
+        };
+        warden_core::plugin_config::merge_config(&mut spec.config, extra);
+    }
+    Ok(specs)
+}
+
+/// Rebuild the auth chain whenever a `config_file` of one of its plugins changes
+/// (e.g. `warden keys revoke`), so key changes apply without a restart. Polls
+/// modification times every second.
+pub fn reload_auth_on_change(config: Config, host: Host, gateway: std::sync::Arc<warden_mcp::Gateway>) {
+    let auth: Vec<PluginSpec> =
+        config.plugins.iter().filter(|p| config.gateway.auth.contains(&p.name)).cloned().collect();
+    let files: Vec<std::path::PathBuf> = auth.iter().filter_map(|p| p.config_file.clone()).collect();
+    if files.is_empty() {
+        return;
+    }
+    let stamp = move || files.iter().map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok()).collect::<Vec<_>>();
+    tokio::spawn(async move {
+        let mut seen = stamp();
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let now = stamp();
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            let rebuilt = async {
+                let loader = Loader::new(host.clone(), crate::builtins::all());
+                let registry = Registry::build(&with_config_files(&auth)?, &loader).await?;
+                anyhow::Ok(registry.auth_chain(&config.gateway.auth)?)
+            };
+            match rebuilt.await {
+                Ok(chain) => {
+                    gateway.set_auth(chain);
+                    tracing::info!("auth configuration reloaded");
+                }
+                // Keep the previous chain: a half-written or broken file must not
+                // lock everyone out, nor let anyone in.
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "auth configuration not reloaded"),
+            }
+        }
+    });
 }
 
 /// Start the upstreams and build the gateway with the configured chains.
@@ -122,7 +179,7 @@ pub fn local_api_key() -> &'static LocalKey {
 }
 
 /// A fresh random key, `wdn_` + 48 hex digits from the OS's random source.
-fn generate_key() -> String {
+pub fn generate_key() -> String {
     use std::io::Read;
     let mut bytes = [0u8; 24];
     if let Err(e) = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {

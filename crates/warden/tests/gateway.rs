@@ -594,6 +594,62 @@ env = { GIVEN = "by-config" }
     assert!(!log.contains("child-env: XDG_CACHE_HOME"), "only the conventional variables are inherited");
 }
 
+#[tokio::test]
+async fn a_revoked_api_key_is_refused_by_the_running_gateway() {
+    use sha2::{Digest, Sha256};
+    let keys = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("keys-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&keys);
+    let keys_cli = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("keys")
+            .args(args)
+            .arg("--keys-file")
+            .arg(&keys)
+            .output()
+            .expect("warden keys runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let bob = keys_cli(&["create", "--id", "bob", "--scope", "demo/*"]);
+    assert!(bob.starts_with("wdn_") && bob.len() > 40, "{bob}");
+    let stored = std::fs::read_to_string(&keys).expect("keys file");
+    assert!(!stored.contains(&bob) && stored.contains(&hex::encode(Sha256::digest(bob.as_bytes()))), "only the hash");
+
+    let gw = Gateway::start(Some(&format!(
+        r#"
+[gateway]
+auth = ["apikey"]
+[[servers]]
+name = "demo"
+command = "${{WARDEN_EXE}}"
+args = ["demo-server"]
+[[plugins]]
+name = "apikey"
+kind = "auth"
+source = "builtin:auth-apikey"
+config = {{ keys = [{{ id = "admin", sha256 = "{}" }}] }}
+config_file = {:?}
+"#,
+        hex::encode(Sha256::digest(API_KEY.as_bytes())),
+        keys.display().to_string()
+    )));
+    let host = gw.url.trim_start_matches("http://").trim_end_matches("/mcp").to_string();
+    let status = |key: &str| raw_post_with(&gw.url, &host, None, &format!("Authorization: Bearer {key}\r\n")).0;
+    assert_eq!(status(&bob), 200, "the new key works");
+
+    assert_eq!(keys_cli(&["revoke", "bob"]), "revoked bob");
+    assert!(keys_cli(&["list"]).contains("revoked"));
+    // The gateway reloads the keys file by itself.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status(&bob) != 401 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(status(&bob), 401, "the revoked key is refused");
+    assert_eq!(status(API_KEY), 200, "other keys still work");
+    let log = gw.log.lock().expect("log lock").join("\n");
+    assert!(log.contains("auth configuration reloaded") && !log.contains(&bob), "{log}");
+}
+
 /// A venv with the official Python MCP SDK, created on first use (PyPI).
 fn python_with_mcp() -> PathBuf {
     let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("py-venv");
