@@ -43,6 +43,9 @@ pub struct GatewayConfig {
     /// Guardrails run on every upstream tool definition at discovery; a tool they
     /// block is hidden from clients.
     pub tools: Vec<String>,
+    /// Telemetry sinks (names of `[[plugins]]` of kind telemetry) receiving an audit
+    /// event per stage of every call.
+    pub telemetry: Vec<String>,
     /// `Host` header values accepted on `/mcp` (DNS-rebinding protection); add the
     /// public name when listening beyond loopback.
     pub allowed_hosts: Vec<String>,
@@ -56,6 +59,25 @@ pub struct GatewayConfig {
     /// Where pins are kept; default `$XDG_STATE_HOME/warden/tool-pins.json` (or
     /// `~/.local/state/warden/tool-pins.json`).
     pub pins_file: Option<PathBuf>,
+    /// OAuth 2.1 resource-server metadata (MCP authorization spec): when set, the
+    /// gateway publishes `/.well-known/oauth-protected-resource` and points to it
+    /// from its 401 challenges, so clients can log in with the identity provider.
+    pub oauth: Option<OAuthConfig>,
+}
+
+/// `[gateway.oauth]`: what clients need to obtain a token for this gateway
+/// (RFC 9728 protected resource metadata). Tokens are checked by an auth plugin
+/// such as `auth-jwt`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    /// The gateway's public MCP URL, e.g. `https://mcp.example.com/mcp` (the token
+    /// audience).
+    pub resource: String,
+    /// Issuer URLs of the authorization servers that issue tokens for it.
+    pub authorization_servers: Vec<String>,
+    #[serde(default)]
+    pub scopes_supported: Vec<String>,
 }
 
 /// How upstream tool (and prompt) names are shown to clients.
@@ -103,11 +125,13 @@ impl Default for GatewayConfig {
             input: Vec::new(),
             output: Vec::new(),
             tools: Vec::new(),
+            telemetry: Vec::new(),
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             allowed_origins: vec!["http://localhost:*".into(), "http://127.0.0.1:*".into(), "http://[::1]:*".into()],
             tool_prefix: ToolPrefix::Always,
             pin_tools: true,
             pins_file: None,
+            oauth: None,
         }
     }
 }
@@ -248,16 +272,38 @@ fn check_gateway(raw: &RawConfig, errors: &mut Vec<ConfigError>) {
     if raw.gateway.listen.parse::<std::net::SocketAddr>().is_err() {
         err("gateway.listen".into(), format!("{:?} is not an address such as 127.0.0.1:8808", raw.gateway.listen));
     }
-    let chains = [("input", &raw.gateway.input), ("output", &raw.gateway.output), ("tools", &raw.gateway.tools)];
-    for (stage, names) in chains {
+    use crate::PluginKind::{Guardrail, Telemetry};
+    let lists = [
+        ("input", &raw.gateway.input, Guardrail),
+        ("output", &raw.gateway.output, Guardrail),
+        ("tools", &raw.gateway.tools, Guardrail),
+        ("telemetry", &raw.gateway.telemetry, Telemetry),
+    ];
+    for (list, names, kind) in lists {
         for (i, name) in names.iter().enumerate() {
             match raw.plugins.iter().find(|p| &p.name == name) {
-                None => err(format!("gateway.{stage}[{i}]"), format!("no [[plugins]] entry named {name:?}")),
-                Some(p) if p.kind != crate::PluginKind::Guardrail => err(
-                    format!("gateway.{stage}[{i}]"),
-                    format!("plugin {name:?} is a {} plugin, not a guardrail", p.kind),
+                None => err(format!("gateway.{list}[{i}]"), format!("no [[plugins]] entry named {name:?}")),
+                Some(p) if p.kind != kind => err(
+                    format!("gateway.{list}[{i}]"),
+                    format!("plugin {name:?} is a {} plugin, not a {kind} plugin", p.kind),
                 ),
                 Some(_) => {}
+            }
+        }
+    }
+    if let Some(o) = &raw.gateway.oauth {
+        let url = |u: &str| {
+            u.starts_with("https://") || u.starts_with("http://localhost") || u.starts_with("http://127.0.0.1")
+        };
+        if !url(&o.resource) {
+            err("gateway.oauth.resource".into(), format!("{:?} is not an https:// URL", o.resource));
+        }
+        if o.authorization_servers.is_empty() {
+            err("gateway.oauth.authorization_servers".into(), "name at least one issuer".into());
+        }
+        for (i, a) in o.authorization_servers.iter().enumerate() {
+            if !url(a) {
+                err(format!("gateway.oauth.authorization_servers[{i}]"), format!("{a:?} is not an https:// URL"));
             }
         }
     }
@@ -475,6 +521,7 @@ mod tests {
         let exe = |name: &str| match name {
             "WARDEN_EXE" => Some("/usr/bin/warden".to_string()),
             "WARDEN_API_KEY_SHA256" => Some("ab".repeat(32)),
+            "WARDEN_KEYS_FILE" => Some("/home/u/.config/warden/keys.json".to_string()),
             _ => None,
         };
         let c = Config::parse(text, &exe).expect("default config valid");

@@ -96,6 +96,9 @@ pub struct Grants {
     pub http_hosts: Vec<String>,
     /// Access to the wall clock (wasi:clocks/wall-clock). The monotonic clock is always available.
     pub wall_clock: bool,
+    /// A file the plugin's standard output is appended to (created 0600 if missing):
+    /// how telemetry sinks write audit lines without any filesystem access.
+    pub stdout: Option<std::path::PathBuf>,
 }
 
 /// A `[[plugins]]` entry as written in `warden.toml`.

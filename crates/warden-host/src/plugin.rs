@@ -85,6 +85,17 @@ pub struct Plugin {
     idle: Mutex<Vec<Instance>>,
     permits: Semaphore,
     counters: Counters,
+    /// The granted output file (`grants.stdout`), shared by every instance.
+    stdout: Option<wasmtime_wasi::cli::OutputFile>,
+}
+
+/// Open the file a plugin's stdout is appended to: created owner-only.
+fn open_output(plugin: &str, path: &std::path::Path) -> Result<wasmtime_wasi::cli::OutputFile> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path).map_err(|e| {
+        Error::Instantiate { plugin: plugin.to_string(), reason: format!("grants.stdout {}: {e}", path.display()) }
+    })?;
+    Ok(wasmtime_wasi::cli::OutputFile::new(file))
 }
 
 type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
@@ -147,6 +158,7 @@ impl Plugin {
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(spec.limits.max_instances as usize),
             counters: Counters::default(),
+            stdout: spec.grants.stdout.as_deref().map(|p| open_output(&spec.name, p)).transpose()?,
         })
     }
 
@@ -276,7 +288,7 @@ impl Plugin {
 
     /// A fresh instance (its start functions run under the per-call limits).
     async fn instantiate_unconfigured(&self) -> std::result::Result<Instance, ProviderError> {
-        let state = HostState::new(self.name.clone(), &self.spec.grants, &self.spec.limits);
+        let state = HostState::new(self.name.clone(), &self.spec.grants, &self.spec.limits, self.stdout.as_ref());
         let mut store = Store::new(self.host.engine(), state);
         store.limiter(|s| &mut s.limiter);
         self.arm(&mut store)?;

@@ -28,13 +28,20 @@ pub struct HostState {
 }
 
 impl HostState {
-    pub(crate) fn new(plugin: Arc<str>, grants: &Grants, limits: &Limits) -> HostState {
-        let wasi = WasiCtxBuilder::new()
-            .envs(&granted_env(grants))
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+    /// `stdout`: the granted output file, opened once per plugin (see
+    /// [`Grants::stdout`]); without it the plugin's output is discarded.
+    pub(crate) fn new(
+        plugin: Arc<str>,
+        grants: &Grants,
+        limits: &Limits,
+        stdout: Option<&wasmtime_wasi::cli::OutputFile>,
+    ) -> HostState {
+        let mut builder = WasiCtxBuilder::new();
+        builder.envs(&granted_env(grants)).allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        if let Some(out) = stdout {
+            builder.stdout(out.clone());
+        }
+        let wasi = builder.build();
         let store_limits = StoreLimitsBuilder::new()
             .memory_size((limits.memory_mib as usize) << 20)
             .table_elements(200_000)

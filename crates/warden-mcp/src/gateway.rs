@@ -3,6 +3,7 @@
 //! never called), the upstream call, output guardrails (a block means the content is
 //! never returned), then restore of input redactions.
 
+use crate::audit::{Audit, now_ms};
 use crate::naming::{Clash, ToolPrefix, assign};
 use crate::pins::{PinStatus, Pins};
 use crate::upstream::{Caller, Upstream, UpstreamRequest, UpstreamSpec, send_to_client};
@@ -20,10 +21,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::RwLock;
 use warden_core::auth::AuthChain;
 use warden_core::scope::{may_use, may_use_server};
-use warden_core::{Action, CallContext, Finding, GuardrailChain, Principal, Stage};
+use warden_core::{Action, AuditEvent, CallContext, Finding, GuardrailChain, Outcome, Principal, Stage, TelemetrySink};
 
 /// The providers applied to every request: auth, then guardrails around each call,
 /// and the guardrails every tool definition passes at discovery.
@@ -33,6 +35,8 @@ pub struct Chains {
     pub input: GuardrailChain,
     pub output: GuardrailChain,
     pub tools: GuardrailChain,
+    /// Telemetry sinks: an audit event per stage of every call.
+    pub telemetry: Vec<Arc<dyn TelemetrySink>>,
 }
 
 /// How the gateway names and vets upstream tools.
@@ -101,6 +105,7 @@ pub struct Gateway {
     chains: Chains,
     /// The auth chain in force; replaced when its configuration is reloaded.
     auth: std::sync::RwLock<AuthChain>,
+    audit: Audit,
     prefix: ToolPrefix,
     pins: Option<Pins>,
     listings: tokio::sync::Mutex<Vec<Listing>>,
@@ -122,6 +127,7 @@ impl Gateway {
         let gw = Arc::new(Gateway {
             upstreams,
             auth: std::sync::RwLock::new(chains.auth.clone()),
+            audit: Audit::start(chains.telemetry.clone()),
             chains,
             prefix: settings.prefix,
             pins: settings.pins,
@@ -395,7 +401,9 @@ impl Gateway {
             } else {
                 let ctx = CallContext { server: server.to_string(), tool: tool.name.to_string(), ..Default::default() };
                 let value = serde_json::to_value(&tool).unwrap_or(Value::Null);
+                let started = Instant::now();
                 let checked = self.chains.tools.run(Stage::Tool, &ctx, value).await;
+                self.audit(&ctx, "tool", outcome(checked.action), started, &checked.findings);
                 match checked.action {
                     Action::Block => {
                         hide(&tool, format!("tool guardrails: {}", reasons(&checked.findings)));
@@ -511,6 +519,29 @@ impl Gateway {
             .filter(|r| may_use(principal, self.upstreams[r.upstream].name(), &r.name))
             .ok_or_else(|| McpError::invalid_params(format!("unknown {kind}: {name}"), None))?;
         Ok((&self.upstreams[route.upstream], route.name.clone()))
+    }
+
+    /// Record an audit event for one stage of a request (no-op without sinks).
+    pub fn audit(&self, ctx: &CallContext, stage: &str, outcome: Outcome, started: Instant, findings: &[Finding]) {
+        if !self.audit.enabled() {
+            return;
+        }
+        self.audit.record(AuditEvent {
+            timestamp_ms: now_ms(),
+            request_id: ctx.request_id.clone(),
+            stage: stage.to_string(),
+            principal_id: ctx.principal.as_ref().map(|p| p.id.clone()),
+            server: ctx.server.clone(),
+            tool: ctx.tool.clone(),
+            outcome,
+            duration_us: started.elapsed().as_micros() as u64,
+            findings: findings.to_vec(),
+        });
+    }
+
+    /// The audit pipeline's counters.
+    pub fn audit_stats(&self) -> &crate::audit::AuditStats {
+        &self.audit.stats
     }
 
     /// The auth chain requests must pass (a cheap clone of the one in force).
@@ -632,10 +663,26 @@ impl Gateway {
         arguments: Option<JsonObject>,
         caller: Caller,
     ) -> Result<CallToolResult, McpError> {
-        let (upstream, tool) = self.resolve(principal.as_ref(), "tool", name, |c| &c.routes).await?;
+        let started = Instant::now();
+        let (upstream, tool) = match self.resolve(principal.as_ref(), "tool", name, |c| &c.routes).await {
+            Ok(found) => found,
+            Err(e) => {
+                let ctx = CallContext { request_id, principal, tool: name.to_string(), ..Default::default() };
+                self.audit(
+                    &ctx,
+                    "resolve",
+                    Outcome::Denied,
+                    started,
+                    &[Finding::new("gateway.unknown-tool", "no such tool for this caller")],
+                );
+                return Err(e);
+            }
+        };
         let ctx = CallContext { request_id, principal, server: upstream.name().to_string(), tool: tool.clone() };
 
+        let stage = Instant::now();
         let input = self.chains.input.run(Stage::Input, &ctx, Value::Object(arguments.unwrap_or_default())).await;
+        self.audit(&ctx, "input", outcome(input.action), stage, &input.findings);
         if input.action == Action::Block {
             tracing::info!(server = %ctx.server, tool = %ctx.tool, "input blocked");
             return Ok(refusal("blocked the call", &input.findings));
@@ -645,17 +692,24 @@ impl Gateway {
             _ => JsonObject::new(),
         };
 
+        let stage = Instant::now();
         let result = match upstream.call_tool(CallToolRequestParams::new(tool).with_arguments(arguments), caller).await
         {
-            Ok(r) => r,
+            Ok(r) => {
+                self.audit(&ctx, "call", Outcome::Allowed, stage, &[]);
+                r
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "upstream call failed");
+                self.audit(&ctx, "call", Outcome::Failed, stage, &[Finding::new("gateway.upstream", e.to_string())]);
                 return Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]));
             }
         };
 
+        let stage = Instant::now();
         let value = serde_json::to_value(&result).map_err(|e| McpError::internal_error(e.to_string(), None))?;
         let output = self.chains.output.run(Stage::Output, &ctx, value).await;
+        self.audit(&ctx, "output", outcome(output.action), stage, &output.findings);
         if output.action == Action::Block {
             tracing::info!(server = %ctx.server, tool = %ctx.tool, "output blocked");
             return Ok(refusal("withheld the result", &output.findings));
@@ -666,6 +720,16 @@ impl Gateway {
         }
         serde_json::from_value(value)
             .map_err(|e| McpError::internal_error(format!("rewritten result is invalid: {e}"), None))
+    }
+}
+
+/// The audit outcome of a guardrail stage.
+fn outcome(action: Action) -> Outcome {
+    match action {
+        Action::Allow => Outcome::Allowed,
+        Action::Warn => Outcome::Warned,
+        Action::Redact => Outcome::Redacted,
+        Action::Block => Outcome::Blocked,
     }
 }
 

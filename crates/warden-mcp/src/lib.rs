@@ -12,6 +12,7 @@
 // must forward them.
 #![allow(deprecated)]
 
+pub mod audit;
 pub mod demo;
 pub mod gateway;
 pub mod naming;

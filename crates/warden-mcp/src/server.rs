@@ -51,6 +51,11 @@ impl GatewayHandler {
         GatewayHandler { gateway, stdio_principal: None, session }
     }
 
+    /// A gateway-wide request id for logs and audit: `s{session}-{JSON-RPC id}`.
+    fn request_id(&self, context: &RequestContext<RoleServer>) -> String {
+        format!("s{}-{}", self.session, context.id)
+    }
+
     fn principal(&self, context: &RequestContext<RoleServer>) -> Option<Principal> {
         let from_http = context.extensions.get::<Parts>().and_then(|p| p.extensions.get::<Principal>());
         from_http.or(self.stdio_principal.as_ref()).cloned()
@@ -98,7 +103,7 @@ impl ServerHandler for GatewayHandler {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        let (id, principal) = (format!("{:?}", context.id), self.principal(&context));
+        let (id, principal) = (self.request_id(&context), self.principal(&context));
         Ok(self.gateway.get_prompt(id, principal, &request.name, request.arguments).await?.into())
     }
 
@@ -157,7 +162,7 @@ impl ServerHandler for GatewayHandler {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let (id, principal) = (format!("{:?}", context.id), self.principal(&context));
+        let (id, principal) = (self.request_id(&context), self.principal(&context));
         Ok(self.gateway.read_resource(id, principal, &request.uri).await?.into())
     }
 
@@ -166,7 +171,7 @@ impl ServerHandler for GatewayHandler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let request_id = format!("{:?}", context.id);
+        let request_id = self.request_id(&context);
         let principal = self.principal(&context);
         let caller = Caller {
             session: self.session,
@@ -190,6 +195,26 @@ impl ServerHandler for GatewayHandler {
 pub struct HttpPolicy {
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
+    /// Publish OAuth protected-resource metadata and name it in 401 challenges.
+    pub oauth: Option<warden_core::config::OAuthConfig>,
+}
+
+/// What the auth middleware needs.
+#[derive(Clone)]
+struct AuthState {
+    gateway: Arc<Gateway>,
+    /// URL of the protected-resource metadata, for `WWW-Authenticate`.
+    resource_metadata: Option<String>,
+}
+
+/// Where RFC 9728 puts the metadata of `resource`: the well-known path inserted
+/// between its origin and its path.
+fn metadata_url(resource: &str) -> String {
+    let (scheme, rest) = resource.split_once("://").unwrap_or(("https", resource));
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let path = path.trim_end_matches('/');
+    let suffix = if path.is_empty() { String::new() } else { format!("/{path}") };
+    format!("{scheme}://{authority}/.well-known/oauth-protected-resource{suffix}")
 }
 
 /// Serve MCP over Streamable HTTP at `/mcp` on `listener` until the process ends.
@@ -202,15 +227,37 @@ pub async fn serve_http(
         .with_allowed_hosts(policy.allowed_hosts)
         .with_allowed_origins(policy.allowed_origins)
         .enforce_origin_validation();
-    let auth_gateway = gateway.clone();
+    let auth = AuthState {
+        gateway: gateway.clone(),
+        resource_metadata: policy.oauth.as_ref().map(|o| metadata_url(&o.resource)),
+    };
     let service = StreamableHttpService::new(
         move || Ok(GatewayHandler::new(gateway.clone())),
         LocalSessionManager::default().into(),
         config,
     );
-    let app = axum::Router::new()
+    let mut app = axum::Router::new()
         .nest_service("/mcp", service)
-        .layer(axum::middleware::from_fn_with_state(auth_gateway, require_auth));
+        .layer(axum::middleware::from_fn_with_state(auth, require_auth));
+    if let Some(oauth) = policy.oauth {
+        // Public by design: clients read it before they have a token.
+        let document = serde_json::json!({
+            "resource": oauth.resource,
+            "authorization_servers": oauth.authorization_servers,
+            "scopes_supported": oauth.scopes_supported,
+            "bearer_methods_supported": ["header"],
+            "resource_name": "Warden MCP gateway",
+        });
+        let handler = move || {
+            let body = document.to_string();
+            async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+        };
+        let path = metadata_url(&oauth.resource).split_once("/.well-known/").map(|(_, p)| format!("/.well-known/{p}"));
+        app = app.route("/.well-known/oauth-protected-resource", axum::routing::get(handler.clone()));
+        if let Some(path) = path.filter(|p| p != "/.well-known/oauth-protected-resource") {
+            app = app.route(&path, axum::routing::get(handler));
+        }
+    }
     axum::serve(listener, app).await
 }
 
@@ -221,7 +268,9 @@ fn now_unix() -> u64 {
 /// Every HTTP request (initialize, ping, tools/list included) must pass the auth
 /// chain; the principal rides along in the request's extensions. Failures are a 401
 /// with `WWW-Authenticate`, before any MCP processing.
-async fn require_auth(State(gateway): State<Arc<Gateway>>, mut request: Request, next: Next) -> Response {
+async fn require_auth(State(state): State<AuthState>, mut request: Request, next: Next) -> Response {
+    let gateway = &state.gateway;
+    let started = std::time::Instant::now();
     if gateway.auth().is_empty() {
         return next.run(request).await;
     }
@@ -238,11 +287,21 @@ async fn require_auth(State(gateway): State<Arc<Gateway>>, mut request: Request,
         }
         Err(failure) => {
             tracing::info!(reason = %failure, "request refused: not authenticated");
+            let outcome = match &failure {
+                AuthFailure::Failed(_) => warden_core::Outcome::Failed,
+                _ => warden_core::Outcome::Denied,
+            };
+            let ctx = warden_core::CallContext { request_id: "http".into(), ..Default::default() };
+            let finding = warden_core::Finding::new("auth", failure.to_string());
+            gateway.audit(&ctx, "auth", outcome, started, &[finding]);
             let (status, error) = match &failure {
                 AuthFailure::Failed(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
                 _ => (StatusCode::UNAUTHORIZED, "invalid_token"),
             };
-            let challenge = format!("Bearer realm=\"warden\", error=\"{error}\"");
+            let mut challenge = format!("Bearer realm=\"warden\", error=\"{error}\"");
+            if let Some(url) = &state.resource_metadata {
+                challenge.push_str(&format!(", resource_metadata=\"{url}\""));
+            }
             let body = serde_json::json!({"error": error, "error_description": failure.to_string()}).to_string();
             let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
             if let Ok(v) = HeaderValue::from_str(&challenge) {
@@ -267,4 +326,24 @@ pub async fn serve_stdio(gateway: Arc<Gateway>, credential: Option<String>) -> R
     let service = handler.serve(rmcp::transport::stdio()).await.map_err(|e| e.to_string())?;
     service.waiting().await.map_err(|e| e.to_string())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn metadata_urls_follow_rfc_9728() {
+        use super::metadata_url;
+        assert_eq!(
+            metadata_url("https://gw.example.com/mcp"),
+            "https://gw.example.com/.well-known/oauth-protected-resource/mcp"
+        );
+        assert_eq!(
+            metadata_url("https://gw.example.com"),
+            "https://gw.example.com/.well-known/oauth-protected-resource"
+        );
+        assert_eq!(
+            metadata_url("https://gw.example.com:8443/a/b/"),
+            "https://gw.example.com:8443/.well-known/oauth-protected-resource/a/b"
+        );
+    }
 }

@@ -264,6 +264,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         r = warden_mcp::server::serve_http(gateway, listener, warden_mcp::server::HttpPolicy {
             allowed_hosts: config.gateway.allowed_hosts.clone(),
             allowed_origins: config.gateway.allowed_origins.clone(),
+            oauth: config.gateway.oauth.clone(),
         }) => r?,
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
     }

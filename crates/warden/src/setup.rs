@@ -110,6 +110,7 @@ pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::
         input: registry.chain(&config.gateway.input)?,
         output: registry.chain(&config.gateway.output)?,
         tools: registry.chain(&config.gateway.tools)?,
+        telemetry: config.gateway.telemetry.iter().map(|n| registry.telemetry(n)).collect::<Result<_, _>>()?,
     };
     let pins = if config.gateway.pin_tools { Some(pins(config)?) } else { None };
     let settings = warden_mcp::Settings { prefix: config.gateway.tool_prefix, pins };
