@@ -34,6 +34,13 @@ const SCRUBBED_ENV: &[&str] = &[
     "HOST",
 ];
 
+/// Remove the outer build's flags and wrappers from an inner cargo command.
+pub fn scrub(cmd: &mut Command) {
+    for var in SCRUBBED_ENV {
+        cmd.env_remove(var);
+    }
+}
+
 /// Where the outer build's target directory is (`CARGO_TARGET_DIR`, else `<root>/target`).
 pub fn outer_target_dir(workspace_root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root.join("target"))
@@ -52,9 +59,7 @@ pub fn build_workspace(manifest: &Path, target_dir: &Path, watch: &[&Path]) -> R
         .arg(manifest)
         .arg("--target-dir")
         .arg(target_dir);
-    for var in SCRUBBED_ENV {
-        cmd.env_remove(var);
-    }
+    scrub(&mut cmd);
     let status = cmd.status().map_err(|e| format!("cannot run cargo for {}: {e}", manifest.display()))?;
     if !status.success() {
         return Err(format!(

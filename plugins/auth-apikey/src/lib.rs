@@ -80,6 +80,15 @@ fn presented(headers: &[(String, String)]) -> Option<&str> {
     })
 }
 
+/// Three base64url segments, the first a JSON object (`eyJ` is base64 of `{"`).
+fn looks_like_jwt(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('.').collect();
+    parts.len() == 3
+        && value.starts_with("eyJ")
+        && parts[..2].iter().all(|p| !p.is_empty())
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 struct Plugin;
 
 impl Lifecycle for Plugin {
@@ -118,6 +127,11 @@ impl Auth for Plugin {
         };
         if key.is_empty() {
             return Err(AuthError::Rejected("empty API key".into()));
+        }
+        // A JWT is another provider's credential (auth-jwt): pass, so its reason
+        // (expired, wrong audience) is the one reported, not "unknown API key".
+        if looks_like_jwt(key) {
+            return Err(AuthError::NoCredentials);
         }
         let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         KEYS.with(|keys| {
