@@ -106,6 +106,7 @@ pub struct Gateway {
     /// The auth chain in force; replaced when its configuration is reloaded.
     auth: std::sync::RwLock<AuthChain>,
     audit: Audit,
+    metrics: crate::metrics::Metrics,
     prefix: ToolPrefix,
     pins: Option<Pins>,
     listings: tokio::sync::Mutex<Vec<Listing>>,
@@ -128,6 +129,7 @@ impl Gateway {
             upstreams,
             auth: std::sync::RwLock::new(chains.auth.clone()),
             audit: Audit::start(chains.telemetry.clone()),
+            metrics: Default::default(),
             chains,
             prefix: settings.prefix,
             pins: settings.pins,
@@ -521,12 +523,9 @@ impl Gateway {
         Ok((&self.upstreams[route.upstream], route.name.clone()))
     }
 
-    /// Record an audit event for one stage of a request (no-op without sinks).
+    /// Count one stage of a request in the metrics and hand it to the telemetry sinks.
     pub fn audit(&self, ctx: &CallContext, stage: &str, outcome: Outcome, started: Instant, findings: &[Finding]) {
-        if !self.audit.enabled() {
-            return;
-        }
-        self.audit.record(AuditEvent {
+        let event = AuditEvent {
             timestamp_ms: now_ms(),
             request_id: ctx.request_id.clone(),
             stage: stage.to_string(),
@@ -536,7 +535,16 @@ impl Gateway {
             outcome,
             duration_us: started.elapsed().as_micros() as u64,
             findings: findings.to_vec(),
-        });
+        };
+        self.metrics.observe(&event);
+        if self.audit.enabled() {
+            self.audit.record(event);
+        }
+    }
+
+    /// Prometheus exposition of the gateway's metrics.
+    pub fn metrics_text(&self) -> String {
+        self.metrics.render(&self.audit.stats)
     }
 
     /// The audit pipeline's counters.

@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod demo;
 pub mod gateway;
+pub mod metrics;
 pub mod naming;
 pub mod paging;
 pub mod pins;

@@ -236,8 +236,16 @@ pub async fn serve_http(
         LocalSessionManager::default().into(),
         config,
     );
+    // Prometheus scrapes /metrics with the same credentials as /mcp (scrape configs
+    // take a bearer token): tool names and block counts are not for everyone.
+    let metrics_gateway = auth.gateway.clone();
+    let metrics = move || {
+        let body = metrics_gateway.metrics_text();
+        async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body) }
+    };
     let mut app = axum::Router::new()
         .nest_service("/mcp", service)
+        .route("/metrics", axum::routing::get(metrics))
         .layer(axum::middleware::from_fn_with_state(auth, require_auth));
     if let Some(oauth) = policy.oauth {
         // Public by design: clients read it before they have a token.
