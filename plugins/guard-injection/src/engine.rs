@@ -1,0 +1,782 @@
+//! The analysis of one string: phrase rules on the normalised text, hidden text, URLs,
+//! decoded payloads (recursively, bounded), context scoring and score combination.
+
+use crate::decode;
+use crate::exfil;
+use crate::hidden;
+use crate::lexicon::{Cat, Lexicon};
+use crate::normalize::normalize;
+use crate::rules::{self, BARE, CODE, CTX, DIRECTIVE, END, Kind, LINE, LOGLIKE, RULES, SENT, VALUE};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_lite::Regex;
+
+/// The detectors a finding can come from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
+pub enum Detector {
+    Override = 0,
+    Role = 1,
+    FakeTurn = 2,
+    HiddenText = 3,
+    Exfiltration = 4,
+    Encoded = 5,
+    ToolHijack = 6,
+    Custom = 7,
+}
+
+impl Detector {
+    pub fn name(self) -> &'static str {
+        match self {
+            Detector::Override => "injection.override",
+            Detector::Role => "injection.role",
+            Detector::FakeTurn => "injection.fake-turn",
+            Detector::HiddenText => "injection.hidden-text",
+            Detector::Exfiltration => "injection.exfiltration",
+            Detector::Encoded => "injection.encoded",
+            Detector::ToolHijack => "injection.tool-hijack",
+            Detector::Custom => "injection.custom",
+        }
+    }
+
+    fn of(kind: Kind) -> Option<Detector> {
+        Some(match kind {
+            Kind::Override => Detector::Override,
+            Kind::Role => Detector::Role,
+            Kind::FakeTurn => Detector::FakeTurn,
+            Kind::Exfiltration => Detector::Exfiltration,
+            Kind::ToolHijack => Detector::ToolHijack,
+            Kind::Addressing | Kind::Discussion => return None,
+        })
+    }
+}
+
+/// One finding inside one string, in that string's byte offsets.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub detector: Detector,
+    pub start: usize,
+    pub end: usize,
+    pub score: f32,
+    pub what: String,
+}
+
+/// Options that shape the analysis.
+pub struct Settings {
+    pub enabled: [bool; 8],
+    pub max_depth: u32,
+    pub educational: bool,
+}
+
+struct Rule {
+    kind: Kind,
+    score: f32,
+    flags: u16,
+    what: &'static str,
+    re: Regex,
+}
+
+pub struct Engine {
+    rules: Vec<Rule>,
+    ac: AhoCorasick,
+    anchor_rules: Vec<Vec<u16>>,
+    anchor_word: Vec<bool>,
+    lexicon: Lexicon,
+    followup: Regex,
+    hidden_directive: Regex,
+    own: Regex,
+    custom_ac: Option<AhoCorasick>,
+    custom_res: Vec<Regex>,
+    custom_score: f32,
+    pub settings: Settings,
+}
+
+/// Separator between words of a phrase: spaces, quotes, brackets, emphasis, commas.
+const SEP: &str = r#"[\s"'*~`«»“”„‘’(),:;/-]{1,4}"#;
+const WINDOW_BEFORE: usize = 160;
+/// Longest phrase match tried from one anchor.
+const MAX_MATCH: usize = 400;
+/// How far before / after a phrase text addressed to an AI still counts for it.
+const ADDRESS_BEFORE: usize = 800;
+const ADDRESS_AFTER: usize = 400;
+
+fn expand(re: &str) -> String {
+    re.replace("{F}", "(?:[a-z']{1,15}{S})").replace("{S}", SEP)
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{2E80}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' | '\u{F900}'..='\u{FAFF}' | '\u{FF00}'..='\u{FFEF}')
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() && !is_cjk(c)
+}
+
+fn floor_b(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_b(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+fn is_quote(c: char) -> bool {
+    matches!(
+        c,
+        '"' | '\''
+            | '`'
+            | '“'
+            | '”'
+            | '«'
+            | '»'
+            | '„'
+            | '‘'
+            | '’'
+            | '「'
+            | '」'
+            | '『'
+            | '』'
+            | '《'
+            | '》'
+            | '‹'
+            | '›'
+    )
+}
+
+/// Text since the start of the current sentence.
+fn sentence_before(before: &str) -> &str {
+    let cut = [". ", "! ", "? ", "\n", "。", "！", "？"]
+        .iter()
+        .filter_map(|t| before.rfind(t).map(|k| k + t.len()))
+        .max()
+        .unwrap_or(0);
+    &before[cut..]
+}
+
+/// Text up to the end of the current sentence.
+fn sentence_after(after: &str) -> &str {
+    let cut =
+        [". ", "! ", "? ", "\n", "。", "！", "？"].iter().filter_map(|t| after.find(t)).min().unwrap_or(after.len());
+    &after[..cut]
+}
+
+/// Whether the match is the content of a quotation: a quote mark (or `/` for a regex
+/// literal, `(` for a gloss) right before it and the closing one soon after, in the same
+/// sentence.
+fn quoted(before: &str, after: &str) -> bool {
+    let Some(open) = before.trim_end_matches(' ').chars().next_back() else { return false };
+    if open == '/' {
+        return after.starts_with('/');
+    }
+    if !(is_quote(open) || open == '(') {
+        return false;
+    }
+    let mut prev = ' ';
+    for (n, c) in after.chars().enumerate() {
+        if n >= 60 || c == '\n' || (c == ' ' && matches!(prev, '.' | '!' | '?')) {
+            return false;
+        }
+        if (open == '(' && c == ')') || (open != '(' && is_quote(c)) {
+            return true;
+        }
+        prev = c;
+    }
+    false
+}
+
+/// Whether the line holding `s` looks like source code (a literal in a list, an assignment,
+/// a comment).
+fn code_line(text: &str, s: usize) -> bool {
+    let ls = text[..s].rfind('\n').map_or(0, |k| k + 1);
+    let le = text[s..].find('\n').map_or(text.len(), |k| s + k);
+    let line = text[ls..le].trim();
+    line.ends_with([',', ';', '{', '[', '(', ')'])
+        || line.starts_with("//")
+        || line.starts_with('#')
+        || line.starts_with("/*")
+        || line.starts_with("--")
+        || line.contains(" = ")
+        || line.contains("=>")
+        || line.contains("==")
+}
+
+/// Whether the text after a `key:` marker is a value in source code or data (a quoted
+/// string, a number, an object, a line ending with a comma) rather than prose.
+fn code_value(after: &str) -> bool {
+    let line = after.split('\n').next().unwrap_or("").trim();
+    line.is_empty()
+        || line.starts_with(['\'', '"', '`', '{', '[', '(', '$', '-', '<', '/', '@'])
+        || line.starts_with(|c: char| c.is_ascii_digit())
+        || line.ends_with([',', '{', '[', ';'])
+        || ["true", "false", "null", "none", "undefined"].iter().any(|w| line.starts_with(w))
+}
+
+/// Whether the line at `s` sits among `Key: value` lines whose keys are not conversation
+/// roles (a metadata listing such as `System: Linux` / `Uptime: 3 days`).
+fn key_value_block(text: &str, s: usize) -> bool {
+    const ROLES: &[&str] = &["system", "user", "assistant", "human", "ai", "developer", "admin", "model", "bot", "sys"];
+    let ls = text[..s].rfind('\n').map_or(0, |k| k + 1);
+    let le = text[s..].find('\n').map_or(text.len(), |k| s + k);
+    let prev = if ls == 0 { "" } else { text[..ls - 1].rsplit('\n').next().unwrap_or("") };
+    let next = if le >= text.len() { "" } else { text[le + 1..].split('\n').next().unwrap_or("") };
+    [prev, next].iter().any(|line| {
+        let line = line.trim_start_matches([' ', '>', '-', '*']);
+        match line.split_once(": ") {
+            Some((key, value)) => {
+                !key.is_empty()
+                    && key.len() <= 24
+                    && key.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '_')
+                    && !ROLES.contains(&key.trim())
+                    && !value.trim().is_empty()
+            }
+            None => false,
+        }
+    })
+}
+
+/// "asked the model to", "tricks it into": someone makes the model do the phrase.
+fn caused(found: &crate::lexicon::Found, text: &str, lo: usize, lead: usize) -> bool {
+    const OBJECTS: &[&str] = &[
+        "the model",
+        "the ai",
+        "the llm",
+        "the assistant",
+        "the agent",
+        "the chatbot",
+        "the bot",
+        "the system",
+        "an llm",
+        "a model",
+        "an ai",
+        "it",
+        "them",
+        "models",
+        "llms",
+        "agents",
+        "chatgpt",
+        "claude",
+    ];
+    found.ends_within(Cat::Causer, lo, lead).any(|end| {
+        let gap = text[end..lead].trim();
+        let Some(object) = gap.strip_suffix(" to").or_else(|| gap.strip_suffix(" into")) else { return false };
+        OBJECTS.contains(&object.trim())
+    })
+}
+
+/// For `[INST]`-like tokens: upper case in the original, and not indexing an identifier.
+fn bare_upper(raw: &str, norm: &crate::normalize::Norm, text: &str, s: usize, e: usize) -> bool {
+    let (os, oe) = norm.orig_span(s, e);
+    let glued = text[..s].chars().next_back().is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | ']' | ')'));
+    !glued && !raw[os..oe].bytes().any(|b| b.is_ascii_lowercase())
+}
+
+fn at_sentence_start(text: &str, s: usize) -> bool {
+    let t = text[..s].trim_end_matches([' ', '*', '_', '"', '\'']);
+    t.is_empty() || t.ends_with(['.', '!', '?', '\n', '>', ':', ';', '。', '！', '？'])
+}
+
+fn at_line_start(text: &str, s: usize) -> bool {
+    let t0 = text[..s].trim_end_matches(' ');
+    if t0.ends_with('>')
+        && !t0.ends_with(['-', '='])
+        && !t0.ends_with("->")
+        && !t0.ends_with("=>")
+        && !t0.ends_with(">>")
+    {
+        // First words of an HTML element (`<p>System: ...`) or a quoted line (`> System:`).
+        let line = &t0[t0.rfind('\n').map_or(0, |k| k + 1)..];
+        if line.trim_start() == ">" || line.contains('<') {
+            return true;
+        }
+    }
+    let t = text[..s].trim_end_matches([' ', '>', '*', '-', '#', '\t', '|', '_', '<', '!', '[', '=', '%', '(', '{']);
+    t.is_empty() || t.ends_with('\n')
+}
+
+/// Combined score of a set of hits: per detector the best hit plus half of the second,
+/// then the detectors combined as a noisy-OR where all but the strongest count at 60%.
+pub fn combine(hits: &[Hit]) -> f32 {
+    let mut per = [(0.0f32, 0.0f32); 8];
+    for h in hits {
+        let p = &mut per[h.detector as usize];
+        if h.score > p.0 {
+            p.1 = p.0;
+            p.0 = h.score;
+        } else if h.score > p.1 {
+            p.1 = h.score;
+        }
+    }
+    let mut ks: Vec<f32> = per.iter().map(|&(a, b)| (a + (1.0 - a) * b * 0.5).min(1.0)).filter(|&k| k > 0.0).collect();
+    ks.sort_by(|a, b| b.total_cmp(a));
+    let mut rest = 1.0;
+    for (i, k) in ks.iter().enumerate() {
+        rest *= 1.0 - if i == 0 { *k } else { 0.6 * k };
+    }
+    (1.0 - rest).clamp(0.0, 1.0)
+}
+
+impl Engine {
+    pub fn new(
+        settings: Settings,
+        extra_phrases: &[String],
+        extra_patterns: &[String],
+        custom_score: f32,
+    ) -> Result<Engine, String> {
+        let mut rules = Vec::with_capacity(RULES.len());
+        let mut anchors: Vec<String> = Vec::new();
+        let mut anchor_rules: Vec<Vec<u16>> = Vec::new();
+        for (i, def) in RULES.iter().enumerate() {
+            let re = Regex::new(&format!("^(?:{})", expand(def.re)))
+                .map_err(|e| format!("internal rule {i} ({}): {e}", def.what))?;
+            rules.push(Rule { kind: def.kind, score: def.score, flags: def.flags, what: def.what, re });
+            for a in def.anchors {
+                let k = match anchors.iter().position(|x| x == a) {
+                    Some(k) => k,
+                    None => {
+                        anchors.push((*a).to_string());
+                        anchor_rules.push(Vec::new());
+                        anchors.len() - 1
+                    }
+                };
+                anchor_rules[k].push(i as u16);
+            }
+        }
+        let anchor_word = anchors.iter().map(|a| a.chars().next().is_some_and(is_word_char)).collect();
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&anchors)
+            .map_err(|e| format!("internal anchors: {e}"))?;
+        let re = |s: &str| Regex::new(s).map_err(|e| format!("internal regex: {e}"));
+
+        let custom_ac = if extra_phrases.is_empty() {
+            None
+        } else {
+            let folded: Vec<String> = extra_phrases.iter().map(|p| normalize(p).text.trim().to_string()).collect();
+            if let Some(i) = folded.iter().position(String::is_empty) {
+                return Err(format!("extra_phrases[{i}] is empty after normalisation"));
+            }
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(&folded)
+                    .map_err(|e| format!("extra_phrases: {e}"))?,
+            )
+        };
+        let mut custom_res = Vec::new();
+        for (i, p) in extra_patterns.iter().enumerate() {
+            if p.is_empty() {
+                return Err(format!("extra_patterns[{i}] is empty"));
+            }
+            let r = Regex::new(p).map_err(|e| format!("extra_patterns[{i}] is not a valid regex: {e}"))?;
+            if r.is_match("") {
+                return Err(format!("extra_patterns[{i}] matches the empty string"));
+            }
+            custom_res.push(r);
+        }
+
+        Ok(Engine {
+            rules,
+            ac,
+            anchor_rules,
+            anchor_word,
+            lexicon: Lexicon::new()?,
+            followup: re(rules::FOLLOWUP)?,
+            hidden_directive: re(rules::HIDDEN_DIRECTIVE)?,
+            own: re(rules::OWN)?,
+            custom_ac,
+            custom_res,
+            custom_score,
+            settings,
+        })
+    }
+
+    fn on(&self, d: Detector) -> bool {
+        self.settings.enabled[d as usize]
+    }
+
+    /// "the parser must ignore ...", "it will forget ...": a modal verb with a subject other
+    /// than "you" right before the phrase describes behaviour instead of giving an order.
+    fn modal_statement(&self, found: &crate::lexicon::Found, text: &str, lo: usize, lead: usize) -> bool {
+        let Some(start) = found.start_ending_at(Cat::Modal, lo, lead) else { return false };
+        let subject = text[..start].trim_end();
+        let last_word = subject.rsplit(|c: char| !c.is_alphanumeric() && c != '\'').next().unwrap_or("");
+        !subject.is_empty()
+            && !matches!(
+                last_word,
+                "you" | "now" | "and" | "then" | "also" | "assistant" | "ai" | "model" | "agent" | "bot"
+            )
+            && !subject.ends_with(['.', ':', '!', '?', '\n'])
+    }
+
+    /// Analyse one string. `budget` bounds the bytes of decoded text scanned again.
+    pub fn analyze(&self, raw: &str, depth: u32, budget: &mut usize) -> Vec<Hit> {
+        self.analyze_with(raw, depth, budget, true)
+    }
+
+    /// `urls`: whether to look at URL structure (not for text that was itself a URL).
+    fn analyze_with(&self, raw: &str, depth: u32, budget: &mut usize, urls: bool) -> Vec<Hit> {
+        let mut hits: Vec<Hit> = Vec::new();
+        let norm = normalize(raw);
+        let text = norm.text.as_str();
+
+        // 1. Anchor hits -> anchored attempts of the rules that start with that anchor.
+        let mut matches: Vec<(usize, usize, usize)> = Vec::new();
+        let mut tried_at: Vec<usize> = Vec::new();
+        let mut covered_to: Vec<usize> = Vec::new();
+        for m in self.ac.find_overlapping_iter(text) {
+            if tried_at.is_empty() {
+                tried_at = vec![usize::MAX; self.rules.len()];
+                covered_to = vec![0usize; self.rules.len()];
+            }
+            let pid = m.pattern().as_usize();
+            let s = m.start();
+            if self.anchor_word[pid] && text[..s].chars().next_back().is_some_and(is_word_char) {
+                continue;
+            }
+            let slice = &text[s..ceil_b(text, s + MAX_MATCH)];
+            for &r in &self.anchor_rules[pid] {
+                let r = r as usize;
+                if tried_at[r] == s || s < covered_to[r] {
+                    continue;
+                }
+                tried_at[r] = s;
+                let rule = &self.rules[r];
+                let Some(found) = rule.re.find(slice) else { continue };
+                let e = s + found.end();
+                if e == s
+                    || (rule.flags & LINE != 0 && !at_line_start(text, s))
+                    || (rule.flags & SENT != 0 && !at_sentence_start(text, s))
+                    || (rule.flags & END != 0 && !text[e..].trim().is_empty())
+                    || (rule.flags & BARE != 0 && !bare_upper(raw, &norm, text, s, e))
+                {
+                    continue;
+                }
+                covered_to[r] = e;
+                matches.push((r, s, e));
+            }
+        }
+        let mut addressed_at: Vec<(usize, usize)> =
+            matches.iter().filter(|m| self.rules[m.0].kind == Kind::Addressing).map(|m| (m.1, m.2)).collect();
+        addressed_at.sort_unstable();
+        // Text addressed to an AI counts for the phrases near it (the same paragraph or so),
+        // not for the whole of a long document.
+        let addressed_near = |s: usize, e: usize| {
+            let k = addressed_at.partition_point(|a| a.0 + ADDRESS_BEFORE < s);
+            addressed_at.get(k).is_some_and(|a| a.0 <= e + ADDRESS_AFTER)
+        };
+        let discussion = matches.iter().any(|m| self.rules[m.0].kind == Kind::Discussion);
+        let fences: Vec<usize> = text.match_indices("```").map(|x| x.0).collect();
+
+        // 2. Score the detector matches in context.
+        let found = if matches.iter().any(|m| Detector::of(self.rules[m.0].kind).is_some()) {
+            Some(self.lexicon.scan(text))
+        } else {
+            None
+        };
+        let mut phrase_hits: Vec<(Hit, usize, usize)> = Vec::new();
+        for &(ri, s, e) in &matches {
+            let rule = &self.rules[ri];
+            let Some(det) = Detector::of(rule.kind) else { continue };
+            let Some(found) = &found else { continue };
+            let before = &text[floor_b(text, s.saturating_sub(WINDOW_BEFORE))..s];
+            let after = &text[e..ceil_b(text, e + 200)];
+            let mut score = rule.score;
+            let strong_ctx = matches!(rule.kind, Kind::ToolHijack | Kind::Exfiltration);
+            let addressed = addressed_near(s, e);
+            if rule.flags & CTX != 0 {
+                let sb = sentence_before(before);
+                let sa = sentence_after(after);
+                let (sb_start, sa_end) = (s - sb.len(), e + sa.len());
+                // End of the words right before the match (spaces and opening quotes skipped).
+                let lead = text[..s].trim_end_matches([' ', '"', '\'', '`', '“', '«', '‘', '(', '*']).len();
+                if self.followup.is_match(after) {
+                    score += 0.1;
+                }
+                if found.any(Cat::Urgency, sb_start, sa_end) {
+                    score += if strong_ctx { 0.2 } else { 0.05 };
+                }
+                if rule.kind == Kind::Exfiltration && found.any(Cat::Sensitive, sb_start, sa_end) {
+                    score += 0.15;
+                }
+                if addressed {
+                    score += if strong_ctx { 0.35 } else { 0.2 };
+                } else if self.settings.educational {
+                    // Commands and URLs are quoted as a matter of course; only phrases of
+                    // override and role hijack count as quotations.
+                    let quoted = !strong_ctx && quoted(before, after);
+                    let framing = found.any(Cat::Framing, sb_start.max(s.saturating_sub(100)), s)
+                        || (quoted && code_line(text, s));
+                    let lo = sb_start.max(s.saturating_sub(80));
+                    if found.ends_at(Cat::Descriptive, lo, lead)
+                        || self.modal_statement(found, text, lo, lead)
+                        || caused(found, text, lo, lead)
+                    {
+                        score *= 0.5;
+                    }
+                    score *= match (quoted, framing, discussion) {
+                        (true, true, _) | (true, _, true) => 0.3,
+                        (true, false, false) => 0.6,
+                        (false, true, true) => 0.4,
+                        (false, false, true) => 0.65,
+                        (false, true, false) => 0.9,
+                        (false, false, false) => 1.0,
+                    };
+                }
+                if !addressed
+                    && (found.any(Cat::Conditional, sb_start, sa_end) || found.ends_at(Cat::Permission, sb_start, lead))
+                {
+                    score *= 0.5;
+                }
+                // A negated action ("never send your password to ...", "clients will not send").
+                if found.ends_at(Cat::Negation, sb_start.max(s.saturating_sub(40)), lead) {
+                    score *= 0.3;
+                }
+                // The writer's own earlier instructions ("disregard the previous instructions
+                // I sent", "ignore my previous instructions"): a correction, not an attack.
+                if !addressed && (self.own.is_match(after) || text[s..e].contains(" my ")) {
+                    score *= 0.5;
+                }
+            } else {
+                let directive = if rule.flags & DIRECTIVE != 0 {
+                    let span: usize = after.split('\n').take(3).map(|l| l.len() + 1).sum();
+                    found.distinct(Cat::Directive, e, (e + span).min(text.len()), 2)
+                } else {
+                    0
+                };
+                score += 0.15 * directive as f32;
+                if rule.flags & CODE != 0 {
+                    let line_start = text[..s].rfind('\n').map_or(0, |k| k + 1);
+                    let ticks = text[line_start..s].matches('`').count();
+                    let fenced = fences.partition_point(|&f| f < s) % 2 == 1;
+                    if ticks % 2 == 1 || fenced {
+                        score *= 0.3;
+                    }
+                }
+                if rule.flags & LOGLIKE != 0 && after.trim_start().starts_with(|c: char| c.is_ascii_digit()) {
+                    score *= 0.3;
+                }
+                if rule.flags & VALUE != 0 && (code_value(after) || (directive == 0 && key_value_block(text, s))) {
+                    score *= 0.2;
+                }
+                if rule.flags & LINE != 0 {
+                    // Documentation about the markers themselves ("these markers delimit turns").
+                    let ls = text[..s].rfind('\n').map_or(0, |k| k + 1);
+                    let le = text[e..].find('\n').map_or(text.len(), |k| e + k);
+                    if found.any(Cat::Format, ls, le) {
+                        score *= 0.4;
+                    }
+                }
+                if discussion && !addressed && self.settings.educational {
+                    score *= 0.65;
+                }
+            }
+            let (os, oe) = norm.orig_span(s, e);
+            let hit =
+                Hit { detector: det, start: os, end: oe, score: score.clamp(0.0, 1.0), what: rule.what.to_string() };
+            phrase_hits.push((hit, s, e));
+        }
+
+        // 3. Words split by invisible characters.
+        if self.on(Detector::HiddenText) {
+            for (h, s, e) in &phrase_hits {
+                if h.score >= 0.3 && norm.has_split_inside(*s, *e) {
+                    hits.push(Hit {
+                        detector: Detector::HiddenText,
+                        start: h.start,
+                        end: h.end,
+                        score: h.score.max(0.8),
+                        what: format!("{} disguised with zero-width characters", h.what),
+                    });
+                }
+            }
+        }
+
+        // 4. Instructions inside HTML regions a human never sees.
+        // Markup and URLs need a `<` or a `//`; most short strings have neither.
+        let markup = raw.contains('<') || raw.contains("//");
+        let lower = if markup { raw.to_ascii_lowercase() } else { String::new() };
+        if markup && self.on(Detector::HiddenText) && (lower.contains("<!--") || lower.contains("style")) {
+            for r in hidden::hidden_regions(&lower) {
+                let comment = r.what == "HTML comment";
+                let mut found = false;
+                for (h, _, _) in phrase_hits.iter_mut() {
+                    if h.start >= r.start && h.end <= r.end && h.score >= 0.2 {
+                        h.score = (h.score + 0.1).min(1.0);
+                        if !found {
+                            hits.push(Hit {
+                                detector: Detector::HiddenText,
+                                start: r.start,
+                                end: r.end,
+                                score: h.score.max(0.7),
+                                what: format!(
+                                    "{} inside {}",
+                                    h.what,
+                                    if comment { "an HTML comment" } else { "a CSS-hidden element" }
+                                ),
+                            });
+                            found = true;
+                        }
+                    }
+                }
+                if found {
+                    continue;
+                }
+                let addressed_inside = addressed_at.iter().any(|&(s, e)| {
+                    let (os, oe) = norm.orig_span(s, e);
+                    os >= r.start && oe <= r.end
+                });
+                let region_text = normalize(&raw[r.start..r.end]).text;
+                let directive =
+                    region_text.split_whitespace().count() >= 4 && self.hidden_directive.is_match(&region_text);
+                if addressed_inside || directive {
+                    let base = if addressed_inside { 0.6 } else { 0.5 };
+                    hits.push(Hit {
+                        detector: Detector::HiddenText,
+                        start: r.start,
+                        end: r.end,
+                        score: if comment { base - 0.1 } else { base },
+                        what: if comment {
+                            "directive for an AI inside an HTML comment".into()
+                        } else {
+                            "directive for an AI inside a CSS-hidden element".into()
+                        },
+                    });
+                }
+            }
+        }
+        hits.extend(phrase_hits.into_iter().map(|x| x.0));
+
+        // 5. Invisible characters, tag smuggling, bidi tricks.
+        if self.on(Detector::HiddenText) {
+            let (hidden_hits, payloads) = hidden::scan_invisible(raw);
+            for h in hidden_hits {
+                hits.push(Hit {
+                    detector: Detector::HiddenText,
+                    start: h.start,
+                    end: h.end,
+                    score: h.score,
+                    what: h.what.to_string(),
+                });
+            }
+            for p in payloads {
+                if depth > self.settings.max_depth + 1 || p.text.len() > *budget {
+                    continue;
+                }
+                *budget -= p.text.len();
+                let inner = self.analyze(&p.text, depth + 1, budget);
+                if let Some(h) = wrap(&inner, Detector::HiddenText, p.start, p.end, p.how) {
+                    hits.push(h);
+                }
+            }
+        }
+
+        // 6. URLs that carry data out.
+        if urls && markup && self.on(Detector::Exfiltration) && lower.contains("//") {
+            for u in exfil::scan_urls(raw, &lower) {
+                hits.push(Hit {
+                    detector: Detector::Exfiltration,
+                    start: u.start,
+                    end: u.end,
+                    score: u.score,
+                    what: u.what.to_string(),
+                });
+            }
+        }
+
+        // 7. Encoded payloads, decoded and scanned again.
+        if self.on(Detector::Encoded) && depth < self.settings.max_depth {
+            for d in decode::find_encoded(raw, budget) {
+                let inner = self.analyze_with(&d.text, depth + 1, budget, d.how != "URL-encoded");
+                if let Some(h) = wrap(&inner, Detector::Encoded, d.start, d.end, d.how) {
+                    hits.push(h);
+                }
+            }
+        }
+
+        // 8. Operator-supplied phrases and patterns.
+        if self.on(Detector::Custom) {
+            if let Some(ac) = &self.custom_ac {
+                for m in ac.find_iter(text) {
+                    let (os, oe) = norm.orig_span(m.start(), m.end());
+                    hits.push(Hit {
+                        detector: Detector::Custom,
+                        start: os,
+                        end: oe,
+                        score: self.custom_score,
+                        what: format!("configured phrase #{}", m.pattern().as_usize() + 1),
+                    });
+                }
+            }
+            for (i, r) in self.custom_res.iter().enumerate() {
+                for m in r.find_iter(text) {
+                    let (os, oe) = norm.orig_span(m.start(), m.end());
+                    hits.push(Hit {
+                        detector: Detector::Custom,
+                        start: os,
+                        end: oe,
+                        score: self.custom_score,
+                        what: format!("configured pattern #{}", i + 1),
+                    });
+                }
+            }
+        }
+
+        hits.retain(|h| self.on(h.detector) && h.score > 0.0);
+        hits
+    }
+}
+
+/// Turn the hits found in decoded text into one hit on the encoded span.
+fn wrap(inner: &[Hit], det: Detector, start: usize, end: usize, how: &str) -> Option<Hit> {
+    let inner_score = combine(inner);
+    if inner_score < 0.25 {
+        return None;
+    }
+    let top = inner.iter().max_by(|a, b| a.score.total_cmp(&b.score))?;
+    let base = if det == Detector::HiddenText { 0.85 } else { 0.0 };
+    Some(Hit {
+        detector: det,
+        start,
+        end,
+        score: (inner_score + 0.15).min(1.0).max(base),
+        what: format!("{how} text containing {}", top.what),
+    })
+}
+
+#[cfg(test)]
+impl Engine {
+    /// Every rule match (detectors and context) with its text, for debugging.
+    pub fn explain(&self, raw: &str) -> Vec<String> {
+        let norm = normalize(raw);
+        let text = norm.text.as_str();
+        let mut out = Vec::new();
+        for m in self.ac.find_overlapping_iter(text) {
+            let pid = m.pattern().as_usize();
+            let s = m.start();
+            if self.anchor_word[pid] && text[..s].chars().next_back().is_some_and(is_word_char) {
+                continue;
+            }
+            let slice = &text[s..ceil_b(text, s + MAX_MATCH)];
+            for &r in &self.anchor_rules[pid] {
+                if let Some(f) = self.rules[r as usize].re.find(slice) {
+                    out.push(format!(
+                        "{:?} {} [{}]",
+                        self.rules[r as usize].kind,
+                        self.rules[r as usize].what,
+                        &slice[..f.end()]
+                    ));
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
