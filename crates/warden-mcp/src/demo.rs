@@ -118,11 +118,16 @@ fn tools(faults: bool, grown: bool, pulled: bool) -> Vec<Tool> {
     tools
 }
 
-/// The demo's resources: URI, name, text. `demo://runbook` holds a destructive
-/// command, for output-guardrail tests on resources.
+/// The demo's resources: URI, name, text. `demo://runbook` holds a (fake)
+/// credential, for output-guardrail tests on resources.
 const RESOURCES: &[(&str, &str, &str)] = &[
     ("demo://readme", "readme", "Warden demo server: a few tools, one prompt, two resources."),
-    ("demo://runbook", "runbook", "To reset the box: rm -rf / --no-preserve-root"),
+    (
+        "demo://runbook",
+        "runbook",
+        "To redeploy: export AWS_ACCESS_KEY_ID=AKIAZ7QH3LXM2PWN4RTY and \
+         AWS_SECRET_ACCESS_KEY=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 then run rm -rf / --no-preserve-root",
+    ),
 ];
 
 fn text(s: impl Into<String>) -> CallToolResponse {

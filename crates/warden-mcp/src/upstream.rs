@@ -133,8 +133,16 @@ pub struct Caller {
     pub principal: Option<warden_core::Principal>,
 }
 
-/// Calls in flight on one upstream, oldest first, by upstream request id.
-type Calls = Arc<std::sync::Mutex<Vec<(RequestId, Caller)>>>;
+/// A call in flight on one upstream: its own number, the upstream request id once
+/// sent, and its caller.
+struct InFlight {
+    seq: u64,
+    id: Option<RequestId>,
+    caller: Caller,
+}
+
+/// Calls in flight on one upstream, oldest first.
+type Calls = Arc<std::sync::Mutex<Vec<InFlight>>>;
 
 /// rmcp handles each notification in a task of its own, so progress an upstream sent
 /// just before its result may still be in flight when the result arrives. A call
@@ -162,17 +170,17 @@ impl UpstreamHandler {
     fn caller(&self, what: &str, context: &RequestContext<RoleClient>) -> Result<Caller, McpError> {
         let calls = self.calls.lock().map_err(|_| McpError::internal_error("call table poisoned", None))?;
         if let Some(InboundStreamOrigin::OutboundRequest(id)) = context.extensions.get::<InboundStreamOrigin>()
-            && let Some((_, caller)) = calls.iter().find(|(call, _)| call == id)
+            && let Some(call) = calls.iter().find(|c| c.id.as_ref() == Some(id))
         {
-            return Ok(caller.clone());
+            return Ok(call.caller.clone());
         }
-        let Some((_, newest)) = calls.last() else {
+        let Some(newest) = calls.last().map(|c| &c.caller) else {
             return Err(McpError::invalid_request(
                 format!("Warden relays {what} requests from {} only during a tool call", self.name),
                 None,
             ));
         };
-        if calls.iter().any(|(_, c)| c.session != newest.session) {
+        if calls.iter().any(|c| c.caller.session != newest.session) {
             tracing::warn!(upstream = %self.name, what, "request refused: calls from several clients in flight");
             return Err(McpError::invalid_request(
                 format!(
@@ -502,13 +510,16 @@ impl Upstream {
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
         let name = self.spec.name.clone();
         let call = async {
+            // In the table before the request leaves: the upstream may ask the
+            // client something before the send returns.
+            let mut in_flight = CallGuard::new(&self.handler.calls, caller.clone());
             let handle = peer.send_request_with_option(request, PeerRequestOptions::no_options()).await?;
+            in_flight.sent_as(handle.id.clone());
             let relayed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let _route = caller.progress.clone().map(|token| {
                 let to = ProgressRoute { peer: caller.peer.clone(), token, relayed: relayed.clone() };
                 RouteGuard::new(&self.handler.progress, handle.progress_token.clone(), to)
             });
-            let _call = CallGuard::new(&self.handler.calls, handle.id.clone(), caller.clone());
             let (id, upstream_peer) = (handle.id.clone(), handle.peer.clone());
             let cancel_on_drop = CancelOnDrop(Some((upstream_peer, id)));
             let response = handle.await_response().await;
@@ -581,22 +592,33 @@ impl Drop for RouteGuard {
 /// Keeps a call in its upstream's table of calls in flight until it ends.
 struct CallGuard {
     calls: Calls,
-    id: RequestId,
+    seq: u64,
 }
 
 impl CallGuard {
-    fn new(calls: &Calls, id: RequestId, caller: Caller) -> Self {
+    fn new(calls: &Calls, caller: Caller) -> Self {
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut c) = calls.lock() {
-            c.push((id.clone(), caller));
+            c.push(InFlight { seq, id: None, caller });
         }
-        CallGuard { calls: calls.clone(), id }
+        CallGuard { calls: calls.clone(), seq }
+    }
+
+    /// Record the upstream request id the call was sent under.
+    fn sent_as(&mut self, id: RequestId) {
+        if let Ok(mut c) = self.calls.lock()
+            && let Some(call) = c.iter_mut().find(|c| c.seq == self.seq)
+        {
+            call.id = Some(id);
+        }
     }
 }
 
 impl Drop for CallGuard {
     fn drop(&mut self) {
         if let Ok(mut c) = self.calls.lock() {
-            c.retain(|(id, _)| *id != self.id);
+            c.retain(|c| c.seq != self.seq);
         }
     }
 }

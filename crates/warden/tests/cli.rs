@@ -85,7 +85,9 @@ fn check_accepts_the_default_config() {
     let o = warden(&["check"]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}{err}");
-    assert!(out.contains("ok       plugin keyword"), "{out}");
+    for plugin in ["apikey", "secrets", "pii", "injection", "tools"] {
+        assert!(out.contains(&format!("ok       plugin {plugin}")), "{out}");
+    }
     assert!(out.contains("ok       upstream demo: 4 tool(s)"), "{out}");
 }
 

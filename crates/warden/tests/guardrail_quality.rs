@@ -134,7 +134,8 @@ fn detectors_meet_their_recall_and_false_positive_floors() {
             total.fpr()
         );
         for (kind, t) in &by_kind {
-            println!("  {kind:<24} +{:<3} -{:<3} recall {:.2}  fp {}", t.tp + t.fn_, t.fp + t.tn, t.recall(), t.fp);
+            let recall = if t.tp + t.fn_ == 0 { "   -".to_string() } else { format!("{:.2}", t.recall()) };
+            println!("  {kind:<24} +{:<3} -{:<3} recall {recall}  false positives {}", t.tp + t.fn_, t.fp + t.tn, t.fp);
         }
         if !missed.is_empty() {
             println!("  wrong: {}", missed.join(", "));
