@@ -353,6 +353,17 @@ async fn check(args: CheckArgs) -> Result<ExitCode> {
     for name in registry.names() {
         println!("ok       plugin {name}");
     }
+    for p in &config.plugins {
+        // A telemetry sink's only outputs are the ones granted: without one its
+        // events go nowhere.
+        if p.kind == warden_core::PluginKind::Telemetry && p.grants.stdout.is_none() && p.grants.http_hosts.is_empty() {
+            ok = false;
+            println!(
+                "NO-OUTPUT telemetry plugin {}: grant an output (grants.stdout = \"FILE\" or grants.http_hosts)",
+                p.name
+            );
+        }
+    }
     for f in registry.fallbacks() {
         ok = false;
         println!("FALLBACK {}: wanted {}, using {} ({})", f.plugin, f.wanted, f.used, f.reason);

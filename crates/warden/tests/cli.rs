@@ -214,6 +214,18 @@ fn check_reports_a_changed_tool_definition_until_it_is_approved() {
 }
 
 #[test]
+fn check_flags_a_telemetry_sink_without_a_granted_output() {
+    let path = write_config(
+        "sink.toml",
+        "[gateway]\ntelemetry = [\"audit\"]\n\n[[plugins]]\nname = \"audit\"\nkind = \"telemetry\"\nsource = \"builtin:telemetry-audit\"\n",
+    );
+    let o = warden(&["check", "--offline", "--config", path.to_str().expect("utf-8 path")]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("NO-OUTPUT telemetry plugin audit"), "{out}");
+}
+
+#[test]
 fn check_refuses_a_pinned_plugin_whose_digest_differs() {
     let path = write_config(
         "pinned.toml",

@@ -90,7 +90,7 @@ pub struct Engine {
 }
 
 /// Separator between words of a phrase: spaces, quotes, brackets, emphasis, commas.
-const SEP: &str = r#"[\s"'*~`«»“”„‘’(),:;/-]{1,4}"#;
+const SEP: &str = r#"[\s"'*~`«»“”„‘’(),:;/-]{1,6}"#;
 const WINDOW_BEFORE: usize = 160;
 /// Longest phrase match tried from one anchor.
 const MAX_MATCH: usize = 400;
@@ -171,6 +171,10 @@ fn sentence_after(after: &str) -> &str {
 /// sentence.
 fn quoted(before: &str, after: &str) -> bool {
     let Some(open) = before.trim_end_matches(' ').chars().next_back() else { return false };
+    // A JSON string value (`"key":"…"`) is data, not a quotation.
+    if open == '"' && before.trim_end_matches(' ').trim_end_matches('"').trim_end().ends_with(':') {
+        return false;
+    }
     if open == '/' {
         return after.starts_with('/');
     }
@@ -178,11 +182,14 @@ fn quoted(before: &str, after: &str) -> bool {
         return false;
     }
     let mut prev = ' ';
-    for (n, c) in after.chars().enumerate() {
+    let mut it = after.chars().enumerate().peekable();
+    while let Some((n, c)) = it.next() {
         if n >= 60 || c == '\n' || (c == ' ' && matches!(prev, '.' | '!' | '?')) {
             return false;
         }
-        if (open == '(' && c == ')') || (open != '(' && is_quote(c)) {
+        // An apostrophe inside a word ("user's") closes nothing.
+        let apostrophe = matches!(c, '\'' | '’') && prev.is_alphabetic() && it.peek().is_some_and(|x| x.1.is_alphabetic());
+        if (open == '(' && c == ')') || (open != '(' && is_quote(c) && !apostrophe) {
             return true;
         }
         prev = c;

@@ -150,48 +150,206 @@ fn leet(c: char) -> Option<char> {
     })
 }
 
-/// Fold `s` for phrase matching (see the module doc).
-pub fn normalize(s: &str) -> Norm {
-    // Pass 1: drop invisibles, fold case/width/accents, collapse whitespace.
-    let mut chars: Vec<(char, u32, u32)> = Vec::with_capacity(s.len());
-    let mut dropped_after: Vec<u32> = Vec::new(); // index into `chars` before which something was dropped
-    for (o, c) in s.char_indices() {
-        let (o, e) = (o as u32, (o + c.len_utf8()) as u32);
-        if c.is_ascii_graphic() {
-            chars.push((c.to_ascii_lowercase(), o, e));
-            continue;
+/// Fold one character of the input into `chars` (see `normalize`).
+fn push_folded(chars: &mut Vec<(char, u32, u32)>, dropped_after: &mut Vec<u32>, c: char, o: u32, e: u32) {
+    if c.is_ascii_graphic() {
+        chars.push((c.to_ascii_lowercase(), o, e));
+        return;
+    }
+    if is_invisible(c) || is_combining(c) {
+        if is_invisible(c) && dropped_after.last() != Some(&(chars.len() as u32)) {
+            dropped_after.push(chars.len() as u32);
         }
-        if is_invisible(c) || is_combining(c) {
-            if is_invisible(c) && dropped_after.last() != Some(&(chars.len() as u32)) {
-                dropped_after.push(chars.len() as u32);
-            }
-            continue;
-        }
-        if c.is_whitespace() || c == '\u{3000}' {
-            let nl = matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{85}');
-            match chars.last_mut() {
-                Some(last) if last.0 == ' ' || last.0 == '\n' => {
-                    if nl {
-                        last.0 = '\n';
-                    }
-                    last.2 = e;
+        return;
+    }
+    if c.is_whitespace() || c == '\u{3000}' {
+        let nl = matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{85}');
+        match chars.last_mut() {
+            Some(last) if last.0 == ' ' || last.0 == '\n' => {
+                if nl {
+                    last.0 = '\n';
                 }
-                _ => chars.push((if nl { '\n' } else { ' ' }, o, e)),
+                last.2 = e;
             }
-            continue;
+            _ => chars.push((if nl { '\n' } else { ' ' }, o, e)),
         }
-        let c = ascii_variant(c).unwrap_or(c);
-        if c.is_ascii() {
-            chars.push((c.to_ascii_lowercase(), o, e));
-            continue;
-        }
-        for lc in c.to_lowercase() {
-            match fold_latin(lc) {
-                Some(f) => chars.extend(f.chars().map(|fc| (fc, o, e))),
-                None => chars.push((lc, o, e)),
-            }
+        return;
+    }
+    let c = ascii_variant(c).unwrap_or(c);
+    if c.is_ascii() {
+        chars.push((c.to_ascii_lowercase(), o, e));
+        return;
+    }
+    for lc in c.to_lowercase() {
+        match fold_latin(lc) {
+            Some(f) => chars.extend(f.chars().map(|fc| (fc, o, e))),
+            None => chars.push((lc, o, e)),
         }
     }
+}
+
+/// Inline formatting tags that can sit inside a word without separating it.
+const INLINE_TAGS: &[&str] = &[
+    "span", "b", "i", "u", "s", "em", "strong", "font", "mark", "small", "sub", "sup", "del", "ins", "strike",
+    "tt", "wbr", "abbr", "q", "bdi", "bdo", "big", "kbd", "samp", "var", "cite", "dfn", "a", "code",
+];
+
+/// Byte length of an inline formatting tag (`<span ...>`, `</b>`) at the start of `b`.
+fn inline_tag_len(b: &[u8]) -> Option<usize> {
+    let mut k = 1;
+    if b.get(k) == Some(&b'/') {
+        k += 1;
+    }
+    let name_start = k;
+    while k < b.len() && b[k].is_ascii_alphabetic() && k - name_start < 8 {
+        k += 1;
+    }
+    let name = std::str::from_utf8(&b[name_start..k]).ok()?.to_ascii_lowercase();
+    if !INLINE_TAGS.contains(&name.as_str()) {
+        return None;
+    }
+    match b.get(k) {
+        Some(b'>') => Some(k + 1),
+        Some(b' ' | b'/' | b'\t') => {
+            let end = b[k..].iter().take(300).position(|&x| x == b'>' || x == b'<')?;
+            (b[k + end] == b'>').then_some(k + end + 1)
+        }
+        _ => None,
+    }
+}
+
+/// A character reference (`&nbsp;`, `&#73;`, `&#x49;`) at the start of `s`: the character and
+/// the reference's byte length. `&lt;`/`&gt;` stay escaped (markup shown as text).
+fn html_entity(s: &str) -> Option<(char, usize)> {
+    let end = s.as_bytes().iter().take(12).position(|&b| b == b';')?;
+    let body = &s[1..end];
+    let c = if let Some(num) = body.strip_prefix('#') {
+        let v = match num.strip_prefix(['x', 'X']) {
+            Some(h) => u32::from_str_radix(h, 16).ok()?,
+            None => num.parse::<u32>().ok()?,
+        };
+        let c = char::from_u32(v)?;
+        if c == '<' || c == '>' || c.is_control() && !c.is_whitespace() {
+            return None;
+        }
+        c
+    } else {
+        match body {
+            "nbsp" | "ensp" | "emsp" | "thinsp" => ' ',
+            "amp" => '&',
+            "quot" => '"',
+            "apos" => '\'',
+            "shy" => '\u{AD}',
+            "zwsp" | "ZeroWidthSpace" | "zwnj" | "zwj" => '\u{200B}',
+            "lsquo" | "rsquo" => '\'',
+            "ldquo" | "rdquo" => '"',
+            _ => return None,
+        }
+    };
+    Some((c, end + 1))
+}
+
+/// A JSON/JavaScript `\uXXXX` escape at the start of `b` (not a surrogate, not a control).
+fn unicode_escape(b: &[u8]) -> Option<char> {
+    if b.len() < 6 || b[1] != b'u' {
+        return None;
+    }
+    let hex = std::str::from_utf8(&b[2..6]).ok()?;
+    let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+    (!c.is_control() || c.is_whitespace()).then_some(c)
+}
+
+/// Join runs of at least three single letters separated by one space or one hyphen each
+/// (`i g n o r e`, `I-g-n-o-r-e`); a wider gap separates words.
+fn collapse_spaced_letters(chars: &mut Vec<(char, u32, u32)>, dropped_after: &mut Vec<u32>) {
+    let n = chars.len();
+    let single = |k: usize| {
+        chars[k].0.is_alphabetic()
+            && (k == 0 || !chars[k - 1].0.is_alphanumeric())
+            && (k + 1 == n || !chars[k + 1].0.is_alphanumeric())
+    };
+    let sep_ok = |k: usize, sep: char| chars[k].0 == sep && (sep == '-' || chars[k].2 - chars[k].1 == 1);
+    let mut remove = vec![false; n];
+    let mut any = false;
+    let mut k = 0;
+    while k < n {
+        if !single(k) || k + 2 >= n {
+            k += 1;
+            continue;
+        }
+        let sep = chars[k + 1].0;
+        if sep != ' ' && sep != '-' {
+            k += 1;
+            continue;
+        }
+        let mut end = k; // last letter of the run
+        while end + 2 < n && sep_ok(end + 1, sep) && single(end + 2) {
+            end += 2;
+        }
+        if (end - k) / 2 + 1 >= 3 {
+            let mut j = k + 1;
+            while j < end {
+                remove[j] = true;
+                j += 2;
+            }
+            any = true;
+        }
+        k = end + 1;
+    }
+    if !any {
+        return;
+    }
+    let mut removed_before = vec![0u32; n + 1];
+    for j in 0..n {
+        removed_before[j + 1] = removed_before[j] + u32::from(remove[j]);
+    }
+    for d in dropped_after.iter_mut() {
+        *d -= removed_before[*d as usize];
+    }
+    let mut j = 0;
+    chars.retain(|_| {
+        j += 1;
+        !remove[j - 1]
+    });
+}
+
+/// Fold `s` for phrase matching (see the module doc).
+pub fn normalize(s: &str) -> Norm {
+    // Pass 1: drop invisibles and inline formatting tags, decode character escapes, fold
+    // case/width/accents, collapse whitespace.
+    let mut chars: Vec<(char, u32, u32)> = Vec::with_capacity(s.len());
+    let mut dropped_after: Vec<u32> = Vec::new(); // index into `chars` before which something was dropped
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < s.len() {
+        let Some(c) = s[i..].chars().next() else { break };
+        let o = i;
+        if c == '<'
+            && let Some(n) = inline_tag_len(&bytes[i..])
+        {
+            i += n; // `Ig<span>nore</span>` reads as `Ignore`
+            continue;
+        }
+        if c == '&'
+            && let Some((d, n)) = html_entity(&s[i..])
+        {
+            push_folded(&mut chars, &mut dropped_after, d, o as u32, (o + n) as u32);
+            i += n;
+            continue;
+        }
+        if c == '\\'
+            && let Some(d) = unicode_escape(&bytes[i..])
+        {
+            push_folded(&mut chars, &mut dropped_after, d, o as u32, (o + 6) as u32);
+            i += 6;
+            continue;
+        }
+        i += c.len_utf8();
+        push_folded(&mut chars, &mut dropped_after, c, o as u32, i as u32);
+    }
+
+    // Letter-spaced words (`i g n o r e`, `I-g-n-o-r-e`) are joined.
+    collapse_spaced_letters(&mut chars, &mut dropped_after);
 
     // Markdown emphasis with underscores (`_all_`) separates words; `snake_case` does not.
     for k in 0..chars.len() {
