@@ -5,9 +5,11 @@
 //! changes, so a revoked key is refused within a couple of seconds.
 
 use anyhow::{Context, Result};
+use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,4 +138,78 @@ pub fn list(path: &Path) -> Result<Vec<String>> {
             )
         })
         .collect())
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it (once).
+    Create {
+        /// Identifier of the key's holder (the principal id).
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        project: Option<String>,
+        /// What the key may use: SERVER/TOOL globs (repeatable); everything when absent.
+        #[arg(long = "scope", value_name = "SERVER/TOOL")]
+        scopes: Vec<String>,
+        /// Expire the key after this many days.
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u64>,
+        #[command(flatten)]
+        file: KeysFileArg,
+    },
+    /// List keys (id, state, project, scopes, expiry; never the key or its hash).
+    List {
+        #[command(flatten)]
+        file: KeysFileArg,
+    },
+    /// Revoke a key: it stays listed and is refused from now on.
+    Revoke {
+        /// The key's id.
+        id: String,
+        #[command(flatten)]
+        file: KeysFileArg,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct KeysFileArg {
+    /// The keys file (the default config's auth-apikey reads the same default):
+    /// $WARDEN_KEYS_FILE, else $XDG_CONFIG_HOME/warden/keys.json, else
+    /// ~/.config/warden/keys.json.
+    #[arg(long, value_name = "PATH")]
+    keys_file: Option<PathBuf>,
+}
+
+impl KeysFileArg {
+    fn path(&self) -> Result<PathBuf> {
+        self.keys_file.clone().or_else(default_keys_file).context("no keys file: set --keys-file or HOME")
+    }
+}
+
+/// Run a `warden keys` subcommand.
+pub fn run(command: KeysCommand) -> Result<ExitCode> {
+    match command {
+        KeysCommand::Create { id, project, scopes, expires_in_days, file } => {
+            let path = file.path()?;
+            let key = create(&path, NewKey { id: id.clone(), project, scopes, expires_in_days })?;
+            // The key on stdout (for scripts), the explanation on stderr.
+            println!("{key}");
+            eprintln!(
+                "Created key {id:?} in {}. It is shown only now; only its SHA-256 was stored.\nUse it as `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
+                path.display()
+            );
+        }
+        KeysCommand::List { file } => {
+            for line in list(&file.path()?)? {
+                println!("{line}");
+            }
+        }
+        KeysCommand::Revoke { id, file } => {
+            let path = file.path()?;
+            revoke(&path, &id)?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

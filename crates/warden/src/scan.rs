@@ -12,6 +12,7 @@ use anyhow::Result;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::io::{BufRead, Write};
+use std::process::ExitCode;
 use warden_core::{Action, CallContext, GuardrailChain, Stage};
 
 /// Which chain to run.
@@ -97,4 +98,20 @@ async fn scan_one(chain: &GuardrailChain, stage: Stage, req: Line) -> Result<Val
         answer[key] = out.payload;
     }
     Ok(answer)
+}
+
+/// `warden scan`: load the config and its plugins, run the chosen chain over stdin.
+pub async fn command(config: Option<&std::path::Path>, direction: Direction) -> Result<ExitCode> {
+    let config = crate::setup::load_config(config)?;
+    let registry = crate::setup::registry(&config, crate::setup::host(&config)?).await?;
+    let names = match direction {
+        Direction::Input => &config.gateway.input,
+        Direction::Output => &config.gateway.output,
+        Direction::Tool => &config.gateway.tools,
+    };
+    let chain = registry.chain(names)?;
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::stdout().lock();
+    let bad = run(&chain, direction, stdin, stdout).await?;
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
