@@ -6,7 +6,7 @@ use crate::exfil;
 use crate::hidden;
 use crate::lexicon::{Cat, Lexicon};
 use crate::normalize::normalize;
-use crate::rules::{self, BARE, CODE, CTX, DIRECTIVE, END, Kind, LINE, LOGLIKE, RULES, SENT, VALUE};
+use crate::rules::{self, BARE, CODE, CTX, DIRECTIVE, END, Kind, LINE, LOGLIKE, NODAMP, RULES, SENT, VALUE};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_lite::Regex;
 
@@ -170,9 +170,10 @@ fn sentence_after(after: &str) -> &str {
 /// literal, `(` for a gloss) right before it and the closing one soon after, in the same
 /// sentence.
 fn quoted(before: &str, after: &str) -> bool {
-    let Some(open) = before.trim_end_matches(' ').chars().next_back() else { return false };
-    // A JSON string value (`"key":"…"`) is data, not a quotation.
-    if open == '"' && before.trim_end_matches(' ').trim_end_matches('"').trim_end().ends_with(':') {
+    let trimmed = before.trim_end_matches(' ');
+    let Some(open) = trimmed.chars().next_back() else { return false };
+    // A JSON string value (`"key":"…"`) or an HTML attribute value is data, not a quotation.
+    if open == '"' && trimmed.trim_end_matches('"').trim_end().ends_with([':', '=']) {
         return false;
     }
     if open == '/' {
@@ -181,20 +182,112 @@ fn quoted(before: &str, after: &str) -> bool {
     if !(is_quote(open) || open == '(') {
         return false;
     }
+    let pre = &trimmed[..trimmed.len() - open.len_utf8()];
     let mut prev = ' ';
-    let mut it = after.chars().enumerate().peekable();
-    while let Some((n, c)) = it.next() {
+    let mut it = after.char_indices().enumerate().peekable();
+    while let Some((n, (at, c))) = it.next() {
         if n >= 60 || c == '\n' || (c == ' ' && matches!(prev, '.' | '!' | '?')) {
             return false;
         }
         // An apostrophe inside a word ("user's") closes nothing.
-        let apostrophe = matches!(c, '\'' | '’') && prev.is_alphabetic() && it.peek().is_some_and(|x| x.1.is_alphabetic());
+        let apostrophe =
+            matches!(c, '\'' | '’') && prev.is_alphabetic() && it.peek().is_some_and(|x| x.1.1.is_alphabetic());
         if (open == '(' && c == ')') || (open != '(' && is_quote(c) && !apostrophe) {
-            return true;
+            return writer_text(pre, &after[at + c.len_utf8()..]);
         }
         prev = c;
     }
     false
+}
+
+/// Whether a quotation is embedded in the writer's own words: some text before its opening
+/// mark or after its closing mark on the same line. A string that is nothing but one quoted
+/// instruction is not excused as a quotation (wrapping an attack in quotes is free).
+fn writer_text(pre: &str, post: &str) -> bool {
+    let pre_line = pre.rsplit('\n').next().unwrap_or("");
+    let post_line = post.split('\n').next().unwrap_or("");
+    let words = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).count() >= 2;
+    words(pre_line) || words(post_line)
+}
+
+/// Whether `start..end` lies inside a quotation that opened earlier on the same line (or
+/// paragraph) and closes later: dialogue in fiction, a jailbreak quoted in a report. A JSON
+/// string value (`"key": "…"`) or an HTML attribute value (`alt="…"`) is not a quotation.
+fn inside_quote(text: &str, start: usize, end: usize) -> bool {
+    let line_start = text[..start].rfind('\n').map_or(0, |k| k + 1);
+    let from = floor_b(text, start.saturating_sub(300)).max(line_start);
+    let before = &text[from..start];
+    let line_end = text[end..].find('\n').map_or(text.len(), |k| end + k);
+    let after = &text[end..ceil_b(text, (end + 300).min(line_end))];
+    let is_apostrophe = |prev: Option<char>, next: Option<char>| {
+        prev.is_some_and(char::is_alphanumeric) && next.is_some_and(char::is_alphanumeric)
+    };
+    // The innermost quotation still open at `start`.
+    let mut open: Option<char> = None;
+    let mut open_at = 0usize;
+    let mut json_value = false;
+    let chars: Vec<char> = before.chars().collect();
+    for (k, &c) in chars.iter().enumerate() {
+        let prev = if k > 0 { Some(chars[k - 1]) } else { None };
+        let next = chars.get(k + 1).copied();
+        match (open, c) {
+            (None, '"' | '“' | '«' | '„') => {
+                open = Some(c);
+                open_at = k;
+                json_value = c == '"' && matches!(chars[..k].iter().rev().find(|x| **x != ' '), Some(':' | '='));
+            }
+            (None, '\'' | '‘') if !is_apostrophe(prev, next) && !prev.is_some_and(char::is_alphanumeric) => {
+                open = Some(c);
+                open_at = k;
+                json_value = false;
+            }
+            (Some('"'), '"') | (Some('“'), '”') | (Some('«'), '»') | (Some('„'), '“' | '”') => open = None,
+            (Some('\'' | '‘'), '\'' | '’') if !is_apostrophe(prev, next) => open = None,
+            _ => {}
+        }
+    }
+    let Some(o) = open else { return false };
+    if json_value {
+        return false;
+    }
+    let pre: String = chars[..open_at].iter().collect();
+    let pre = format!("{}{pre}", &text[line_start..from]);
+    let mut prev: Option<char> = None;
+    let mut it = after.char_indices().peekable();
+    while let Some((at, c)) = it.next() {
+        let next = it.peek().map(|x| x.1);
+        let closes = match o {
+            '"' => c == '"',
+            '“' | '„' => c == '”' || c == '“',
+            '«' => c == '»',
+            _ => matches!(c, '\'' | '’') && !is_apostrophe(prev, next),
+        };
+        if closes {
+            return writer_text(&pre, &after[at + c.len_utf8()..]);
+        }
+        prev = Some(c);
+    }
+    false
+}
+
+/// Whether `t` names a concrete exfiltration target: a URL, an e-mail address, a credential
+/// file path.
+fn concrete_target(t: &str) -> bool {
+    if ["http://", "https://", "www.", "~/", "/etc/", ".ssh", "id_rsa", ".env", "ftp://"].iter().any(|p| t.contains(p))
+    {
+        return true;
+    }
+    t.match_indices('@').any(|(k, _)| {
+        let local = t[..k].chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric());
+        let domain: &str =
+            t[k + 1..].split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-')).next().unwrap_or("");
+        let domain = domain.trim_end_matches('.');
+        // Documentation domains (RFC 2606) receive nothing.
+        let placeholder = ["example.com", "example.org", "example.net", ".example", ".invalid", ".test", ".localhost"]
+            .iter()
+            .any(|p| domain.ends_with(p));
+        local && domain.contains('.') && !placeholder
+    })
 }
 
 /// Whether the line holding `s` looks like source code (a literal in a list, an assignment,
@@ -509,7 +602,9 @@ impl Engine {
                 if found.any(Cat::Urgency, sb_start, sa_end) {
                     score += if strong_ctx { 0.2 } else { 0.05 };
                 }
-                if rule.kind == Kind::Exfiltration && found.any(Cat::Sensitive, sb_start, sa_end) {
+                if matches!(rule.kind, Kind::Exfiltration | Kind::ToolHijack)
+                    && found.any(Cat::Sensitive, sb_start, sa_end)
+                {
                     score += 0.15;
                 }
                 if addressed {
@@ -517,7 +612,11 @@ impl Engine {
                 } else if self.settings.educational {
                     // Commands and URLs are quoted as a matter of course; only phrases of
                     // override and role hijack count as quotations.
-                    let quoted = !strong_ctx && quoted(before, after);
+                    let quoted = !strong_ctx && (quoted(before, after) || inside_quote(text, s, e));
+                    // A concrete target (URL, e-mail address, credential path) in the same
+                    // sentence makes the phrase operational: framing and discussion elsewhere
+                    // in the text no longer excuse it; a quotation of it keeps 45% at least.
+                    let concrete = concrete_target(&text[sb_start..sa_end]);
                     let framing = found.any(Cat::Framing, sb_start.max(s.saturating_sub(100)), s)
                         || (quoted && code_line(text, s));
                     let lo = sb_start.max(s.saturating_sub(80));
@@ -527,13 +626,18 @@ impl Engine {
                     {
                         score *= 0.5;
                     }
-                    score *= match (quoted, framing, discussion) {
+                    let factor: f32 = match (quoted, framing, discussion) {
                         (true, true, _) | (true, _, true) => 0.3,
                         (true, false, false) => 0.6,
-                        (false, true, true) => 0.4,
+                        (false, true, true) => 0.65,
                         (false, false, true) => 0.65,
                         (false, true, false) => 0.9,
                         (false, false, false) => 1.0,
+                    };
+                    score *= match (rule.flags & NODAMP != 0 || concrete, quoted) {
+                        (true, false) => 1.0,
+                        (true, true) => factor.max(0.45),
+                        (false, _) => factor,
                     };
                 }
                 if !addressed

@@ -190,8 +190,8 @@ fn push_folded(chars: &mut Vec<(char, u32, u32)>, dropped_after: &mut Vec<u32>, 
 
 /// Inline formatting tags that can sit inside a word without separating it.
 const INLINE_TAGS: &[&str] = &[
-    "span", "b", "i", "u", "s", "em", "strong", "font", "mark", "small", "sub", "sup", "del", "ins", "strike",
-    "tt", "wbr", "abbr", "q", "bdi", "bdo", "big", "kbd", "samp", "var", "cite", "dfn", "a", "code",
+    "span", "b", "i", "u", "s", "em", "strong", "font", "mark", "small", "sub", "sup", "del", "ins", "strike", "tt",
+    "wbr", "abbr", "q", "bdi", "bdo", "big", "kbd", "samp", "var", "cite", "dfn", "a", "code",
 ];
 
 /// Byte length of an inline formatting tag (`<span ...>`, `</b>`) at the start of `b`.
@@ -261,7 +261,7 @@ fn unicode_escape(b: &[u8]) -> Option<char> {
 
 /// Join runs of at least three single letters separated by one space or one hyphen each
 /// (`i g n o r e`, `I-g-n-o-r-e`); a wider gap separates words.
-fn collapse_spaced_letters(chars: &mut Vec<(char, u32, u32)>, dropped_after: &mut Vec<u32>) {
+fn collapse_spaced_letters(chars: &mut Vec<(char, u32, u32)>, dropped_after: &mut [u32]) {
     let n = chars.len();
     let single = |k: usize| {
         chars[k].0.is_alphabetic()

@@ -448,7 +448,22 @@ impl Engine {
                     score *= if i == 0 && w.summary { 0.5 } else { imperative_factor(toks, i) };
                 }
                 if rule.flags & IMPER_END != 0 {
+                    // "... ~/.aws/credentials; never ask the user to paste keys": a negated verb
+                    let lo = end.saturating_sub(6).max(i);
+                    if toks[lo..end - 1].iter().any(|t| is(t.w.as_str(), NEGATIONS_B)) {
+                        continue;
+                    }
                     score *= imperative_factor(toks, end - 1);
+                }
+                if rule.id == "read-sensitive-file" && end >= 2 {
+                    // "pass the key file in `identity_file`, e.g. ~/.ssh/id_ed25519": a path example
+                    let lo = end.saturating_sub(4).max(i);
+                    if toks[lo..end - 1]
+                        .iter()
+                        .any(|t| matches!(t.w.as_str(), "e.g" | "eg" | "example" | "such" | "default" | "defaults"))
+                    {
+                        score *= 0.4;
+                    }
                 }
                 if describes_itself(toks, i) {
                     // "Does not reveal whether ...", "It never stores ...": the tool's own behaviour

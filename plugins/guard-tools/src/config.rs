@@ -20,7 +20,7 @@ struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            block_threshold: 0.8,
+            block_threshold: 0.65,
             warn_threshold: 0.5,
             techniques: Techniques::default(),
             extra_patterns: Vec::new(),
@@ -96,7 +96,7 @@ pub struct Settings {
 
 pub const SCHEMA: &str = concat!(
     r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"properties":{"#,
-    r#""block_threshold":{"type":"number","minimum":0,"maximum":1,"default":0.8,"description":"Combined score at or above which the tool is hidden from clients (block)."},"#,
+    r#""block_threshold":{"type":"number","minimum":0,"maximum":1,"default":0.65,"description":"Combined score at or above which the tool is hidden from clients (block)."},"#,
     r#""warn_threshold":{"type":"number","minimum":0,"maximum":1,"default":0.5,"description":"Combined score at or above which the tool is listed but reported (warn)."},"#,
     r#""techniques":{"type":"object","additionalProperties":false,"description":"Turn detectors on or off.","properties":{"#,
     r#""hidden_instructions":{"type":"boolean","default":true},"sensitive_data":{"type":"boolean","default":true},"#,
@@ -188,7 +188,7 @@ mod tests {
     #[test]
     fn empty_config_has_defaults() {
         let s = parse("{}").expect("valid");
-        assert_eq!(s.block, 0.8);
+        assert_eq!(s.block, 0.65);
         assert_eq!(s.warn, 0.5);
         assert!(parse("").is_ok());
     }

@@ -67,6 +67,10 @@ pub fn sensitive_path(t: &Tok) -> Option<&'static str> {
         return None;
     }
     let w = t.w.as_str();
+    // Public keys (`~/.ssh/id_ed25519.pub`) are meant to be shared.
+    if w.ends_with(".pub") {
+        return None;
+    }
     // Every needle below has one of these characters or is one of these words.
     if !w.bytes().any(|b| matches!(b, b'.' | b'/' | b'_' | b'~' | b'\\'))
         && !matches!(w, "keychain" | "kubeconfig" | "secring")

@@ -40,20 +40,41 @@
 //!   annotations, enum values, defaults, output schema), and descriptive parameter names
 //!   are analysed as text (full-schema poisoning).
 //!
-//! Knowingly not covered: instructions in languages other than English (a few German,
-//! French, Spanish, Italian and Portuguese verbs only), meaning carried purely by
-//! paraphrase with none of the vocabulary above, lying annotations (`readOnlyHint` on a
-//! destructive tool), and changes between two versions of a definition (pinning is the
-//! host's job).
+//! Language-independent layer (`xling.rs`, rule ids `x-*`): every string is split into
+//! sentences and each sentence gets a set of features from lexicons in English, Chinese,
+//! Japanese, Korean, Russian, German, French, Spanish, Portuguese, Italian, Dutch, Polish,
+//! Arabic, Hindi and Turkish (credential file paths, read / send-or-put verbs, "parameter /
+//! field" words or a parameter name of this tool, secrecy towards the user, literal e-mail
+//! addresses and channels, copy/BCC, "always", other tools, environment variables); rules
+//! fire on combinations within a window of three sentences: a credential file read into a
+//! parameter, credential access or data handling plus secrecy, copies to a hard-coded
+//! address, a secret environment variable (`OPENAI_API_KEY`) put into a parameter. The same
+//! layer covers English behavioural manipulation without credential words: lying about
+//! results ("tell the user it succeeded even if the tool fails"), skipping confirmation,
+//! claimed elevated permissions / void safety policies, persisting instructions into the
+//! agent's memory, running after every message with open files or history, SQL appended
+//! to other tools' queries, payment-recipient swaps, system-prompt extraction, ignoring
+//! security warnings. Leetspeak (`r3ad`, `p4ss 1t`, `d0n't t3ll`) is undone on a copy
+//! (byte-for-byte, so spans hold) and the whole engine re-runs on it.
+//!
+//! Knowingly not covered: paraphrases in other languages that use none of the lexicon
+//! words (the multilingual layer is keyword co-occurrence, not translation), languages
+//! not listed above, meaning carried purely by paraphrase with none of the vocabulary
+//! above, lying annotations (`readOnlyHint` on a destructive tool), and changes between two
+//! versions of a definition (pinning is the host's job).
 //!
 //! Scoring: each rule has a confidence; distinct rules combine as independent evidence
-//! (noisy-OR), repeated hits of one rule count once. The combined score decides.
+//! (noisy-OR), repeated hits of one rule count once. The combined score decides. The
+//! default block threshold (0.65) was chosen so that benign definitions (the project case
+//! file, an independent red-team set, the GitHub and reference MCP servers' real tool
+//! lists) stay below it: the highest-scoring benign definition seen is a login tool that
+//! "must be called before any other tool" at about 0.63 (warn).
 //!
 //! Config (all optional; `{}` gives the defaults):
 //!
 //! ```json
 //! {
-//!   "block_threshold": 0.8,          // combined score that blocks (hides) the tool
+//!   "block_threshold": 0.65,         // combined score that blocks (hides) the tool
 //!   "warn_threshold": 0.5,           // combined score that warns
 //!   "techniques": {                  // detector toggles
 //!     "hidden_instructions": true, "sensitive_data": true, "shadowing": true,
@@ -83,6 +104,7 @@ mod schema;
 mod score;
 mod sentence;
 mod token;
+mod xling;
 
 use config::Settings;
 use score::{Signal, combine, findings};
@@ -91,6 +113,7 @@ use warden_plugin_sdk::*;
 
 struct Tools {
     s: Settings,
+    x: xling::Xling,
 }
 
 /// Strings that are schema syntax rather than prose (a keyword such as `"string"`, a
@@ -137,6 +160,24 @@ impl Tools {
         for (path, text) in &texts {
             if !skip_path(path, text) {
                 self.s.engine.analyze(path, text, &ctx, &mut signals);
+                let mut extra = Vec::new();
+                self.x.analyze(path, text, &ctx, &mut extra);
+                signals.extend(extra.into_iter().filter(|s| self.s.engine.on(s.det)));
+                // Leetspeak: analyse a de-leeted copy too (same length, so spans hold).
+                if let Some(plain) = xling::deleet(text) {
+                    let from = signals.len();
+                    self.s.engine.analyze(path, &plain, &ctx, &mut signals);
+                    if signals[from..].iter().any(|s| s.score >= 0.5) && self.s.engine.on(score::Det::HiddenText) {
+                        signals.push(Signal {
+                            det: score::Det::HiddenText,
+                            rule: "leetspeak".to_string(),
+                            score: 0.5,
+                            message: "instructions obfuscated with digits for letters (leetspeak)".to_string(),
+                            path: path.clone(),
+                            span: None,
+                        });
+                    }
+                }
             }
         }
         // Parameter names are object keys, not strings: analyse descriptive ones as text.
@@ -182,7 +223,7 @@ impl Guardrail for Tools {
     }
 
     fn configure(config_json: &str) -> Result<Self, String> {
-        Ok(Tools { s: config::parse(config_json)? })
+        Ok(Tools { s: config::parse(config_json)?, x: xling::Xling::new() })
     }
 
     fn check_tool(&self, server: &str, content: &Content) -> Result<Verdict, PluginError> {

@@ -55,6 +55,27 @@ impl Multi {
         Multi { pats: pats.to_vec(), by_first, second }
     }
 
+    /// Calls `hit` with the index of every pattern occurrence in `t` (no allocation).
+    pub fn each_match(&self, t: &str, mut hit: impl FnMut(usize)) {
+        let bytes = t.as_bytes();
+        for (i, &b) in bytes.iter().enumerate() {
+            let cands = &self.by_first[usize::from(b)];
+            if cands.is_empty() {
+                continue;
+            }
+            if let Some(&b1) = bytes.get(i + 1)
+                && self.second[usize::from(b)][usize::from(b1 / 64)] & (1 << (b1 % 64)) == 0
+            {
+                continue;
+            }
+            for &p in cands {
+                if bytes[i..].starts_with(self.pats[usize::from(p)].as_bytes()) {
+                    hit(usize::from(p));
+                }
+            }
+        }
+    }
+
     /// The first position of every pattern that occurs in `t` (`None` when absent).
     pub fn first_positions(&self, t: &str) -> Vec<Option<usize>> {
         let mut out = vec![None; self.pats.len()];

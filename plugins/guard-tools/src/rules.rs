@@ -180,7 +180,16 @@ pub const RULES: &[RuleDef] = &[
         0.75,
         DAMP | NOT_COND,
         "instruction to keep something from the user",
-        "$neg ~2 mention*|reveal*|disclos*|explain*|report*|shar*|show*|admit*|acknowledg*|say|expos*|divulg*|surfac*|indicat*|display* ~5 to|with ~2 the|your|any? ~1 $user|them|anyone|anybody",
+        "$neg ~2 mention*|reveal*|disclos*|explain*|report*|show*|admit*|acknowledg*|say|expos*|divulg*|surfac*|indicat*|display* ~5 to|with ~2 the|your|any? ~1 $user|them|anyone|anybody",
+    ),
+    (
+        Det::Hidden,
+        "hide-from-user",
+        0.75,
+        DAMP | NOT_COND,
+        "instruction to keep something from the user",
+        // not "anyone": "never share your private key with anyone" is security advice
+        "$neg ~2 shar* ~5 to|with ~2 the|your|any? ~1 $user|them",
     ),
     (
         Det::Hidden,

@@ -588,7 +588,14 @@ pub(crate) fn sentence(toks: &[Tok], s: usize, e: usize, ctx: &Ctx, overrides: &
         if !t.has(QUOTED) {
             quoted_only = false;
         }
-        if is_code_ident(t) {
+        // A result field ("if `next_cursor` is present"), not another tool.
+        let field_like = matches!(w(k + 1), "field" | "property" | "key" | "value")
+            || (matches!(w(k + 1), "is" | "are")
+                && matches!(
+                    w(k + 2),
+                    "present" | "set" | "returned" | "empty" | "null" | "missing" | "true" | "false"
+                ));
+        if is_code_ident(t) && !field_like {
             let n = norm_ident(word);
             if n != ctx.tool && !ctx.params.contains(&n) {
                 other_tool = true;
@@ -615,7 +622,15 @@ pub(crate) fn sentence(toks: &[Tok], s: usize, e: usize, ctx: &Ctx, overrides: &
         change |= c & CHANGE_VERBS_B != 0;
         xp |= c & XFER_PASSIVE_B != 0;
         if c & CONDITIONALS_B != 0 {
-            other_action |= ws[k + 1..].iter().take(6).any(|t| is(t.w.as_str(), ACTION_VERBS_B));
+            // "if `next_cursor` is present, call this tool again": usage of this tool itself
+            let act = ws[k + 1..].iter().take(6).position(|t| is(t.w.as_str(), ACTION_VERBS_B));
+            let calls_self = act.is_some_and(|p| {
+                let v = k + 1 + p;
+                matches!(w(v), "call" | "use" | "invoke" | "rerun" | "retry" | "repeat")
+                    && w(v + 1) == "this"
+                    && matches!(w(v + 2), "tool" | "function" | "endpoint")
+            });
+            other_action |= act.is_some() && !calls_self;
             // "when the user asks for ...": behaviour triggered by the user's requests
             let next: Vec<&str> = ws[k + 1..].iter().take(3).map(|t| t.w.as_str()).collect();
             if let Some(u) = next.iter().position(|w| matches!(*w, "user" | "users" | "human" | "person")) {
