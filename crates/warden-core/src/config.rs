@@ -59,6 +59,9 @@ pub struct GatewayConfig {
     /// Where pins are kept; default `$XDG_STATE_HOME/warden/tool-pins.json` (or
     /// `~/.local/state/warden/tool-pins.json`).
     pub pins_file: Option<PathBuf>,
+    /// Authorization rules on top of the principals' scopes (`[[gateway.rules]]`,
+    /// see [`crate::scope::Rule`]): applied to lists (hidden) and calls (refused).
+    pub rules: Vec<crate::scope::Rule>,
     /// OAuth 2.1 resource-server metadata (MCP authorization spec): when set, the
     /// gateway publishes `/.well-known/oauth-protected-resource` and points to it
     /// from its 401 challenges, so clients can log in with the identity provider.
@@ -131,6 +134,7 @@ impl Default for GatewayConfig {
             tool_prefix: ToolPrefix::Always,
             pin_tools: true,
             pins_file: None,
+            rules: Vec::new(),
             oauth: None,
         }
     }
@@ -289,6 +293,11 @@ fn check_gateway(raw: &RawConfig, errors: &mut Vec<ConfigError>) {
                 ),
                 Some(_) => {}
             }
+        }
+    }
+    for (i, rule) in raw.gateway.rules.iter().enumerate() {
+        if rule.tools.is_empty() || rule.tools.iter().any(|t| t.is_empty()) {
+            err(format!("gateway.rules[{i}].tools"), "name the tools covered (SERVER/TOOL globs)".into());
         }
     }
     if let Some(o) = &raw.gateway.oauth {

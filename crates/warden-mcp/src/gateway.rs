@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::RwLock;
 use warden_core::auth::AuthChain;
-use warden_core::scope::{may_use, may_use_server};
+use warden_core::scope::{Rule, rules_allow};
 use warden_core::{Action, AuditEvent, CallContext, Finding, GuardrailChain, Outcome, Principal, Stage, TelemetrySink};
 
 /// The providers applied to every request: auth, then guardrails around each call,
@@ -43,6 +43,8 @@ pub struct Chains {
 #[derive(Debug, Default)]
 pub struct Settings {
     pub prefix: ToolPrefix,
+    /// Authorization rules on top of the principals' scopes.
+    pub rules: Vec<Rule>,
     /// Pin tool definitions (trust on first use); `None` disables pinning.
     pub pins: Option<Pins>,
 }
@@ -108,6 +110,7 @@ pub struct Gateway {
     audit: Audit,
     metrics: crate::metrics::Metrics,
     prefix: ToolPrefix,
+    rules: Vec<Rule>,
     pins: Option<Pins>,
     listings: tokio::sync::Mutex<Vec<Listing>>,
     catalog: RwLock<Catalog>,
@@ -132,6 +135,7 @@ impl Gateway {
             metrics: Default::default(),
             chains,
             prefix: settings.prefix,
+            rules: settings.rules,
             pins: settings.pins,
             listings,
             catalog: RwLock::new(Catalog::default()),
@@ -264,7 +268,7 @@ impl Gateway {
             .or((self.upstreams.len() == 1).then_some(0));
         owner
             .map(|i| &self.upstreams[i])
-            .filter(|up| may_use_server(principal, up.name()))
+            .filter(|up| self.may_use_server(principal, up.name()))
             .ok_or_else(|| McpError::invalid_params(format!("unknown resource: {uri}"), None))
     }
 
@@ -518,7 +522,7 @@ impl Gateway {
         let catalog = self.catalog.read().await;
         let route = routes(&catalog)
             .get(name)
-            .filter(|r| may_use(principal, self.upstreams[r.upstream].name(), &r.name))
+            .filter(|r| self.may_use(principal, self.upstreams[r.upstream].name(), &r.name))
             .ok_or_else(|| McpError::invalid_params(format!("unknown {kind}: {name}"), None))?;
         Ok((&self.upstreams[route.upstream], route.name.clone()))
     }
@@ -552,6 +556,17 @@ impl Gateway {
         &self.audit.stats
     }
 
+    /// May `principal` use tool or prompt `item` of `server`: its scopes and the
+    /// operator's rules both allow it.
+    fn may_use(&self, principal: Option<&Principal>, server: &str, item: &str) -> bool {
+        warden_core::scope::may_use(principal, server, item) && rules_allow(&self.rules, principal, server, Some(item))
+    }
+
+    /// May `principal` use all of `server` (its resources)?
+    fn may_use_server(&self, principal: Option<&Principal>, server: &str) -> bool {
+        warden_core::scope::may_use_server(principal, server) && rules_allow(&self.rules, principal, server, None)
+    }
+
     /// The auth chain requests must pass (a cheap clone of the one in force).
     pub fn auth(&self) -> AuthChain {
         // Never an empty (open) chain, even if a writer panicked.
@@ -569,7 +584,7 @@ impl Gateway {
         let catalog = self.catalog.read().await;
         let allowed = |t: &&Tool| {
             let route = catalog.routes.get(t.name.as_ref());
-            route.is_some_and(|r| may_use(principal, self.upstreams[r.upstream].name(), &r.name))
+            route.is_some_and(|r| self.may_use(principal, self.upstreams[r.upstream].name(), &r.name))
         };
         catalog.tools.iter().filter(allowed).cloned().collect()
     }
@@ -579,7 +594,7 @@ impl Gateway {
         let catalog = self.catalog.read().await;
         let allowed = |p: &&Prompt| {
             let route = catalog.prompt_routes.get(&p.name);
-            route.is_some_and(|r| may_use(principal, self.upstreams[r.upstream].name(), &r.name))
+            route.is_some_and(|r| self.may_use(principal, self.upstreams[r.upstream].name(), &r.name))
         };
         catalog.prompts.iter().filter(allowed).cloned().collect()
     }
@@ -589,7 +604,7 @@ impl Gateway {
         let catalog = self.catalog.read().await;
         let allowed = |r: &&Resource| {
             let owner = catalog.resource_owners.get(&r.uri);
-            owner.is_some_and(|&i| may_use_server(principal, self.upstreams[i].name()))
+            owner.is_some_and(|&i| self.may_use_server(principal, self.upstreams[i].name()))
         };
         catalog.resources.iter().filter(allowed).cloned().collect()
     }
@@ -599,7 +614,7 @@ impl Gateway {
         let catalog = self.catalog.read().await;
         let owners = catalog.template_owners.iter().map(|(_, i)| *i);
         let allowed =
-            |(t, i): (&ResourceTemplate, usize)| may_use_server(principal, self.upstreams[i].name()).then(|| t.clone());
+            |(t, i): (&ResourceTemplate, usize)| self.may_use_server(principal, self.upstreams[i].name()).then(|| t.clone());
         catalog.templates.iter().zip(owners).filter_map(allowed).collect()
     }
 

@@ -113,7 +113,8 @@ pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::
         telemetry: config.gateway.telemetry.iter().map(|n| registry.telemetry(n)).collect::<Result<_, _>>()?,
     };
     let pins = if config.gateway.pin_tools { Some(pins(config)?) } else { None };
-    let settings = warden_mcp::Settings { prefix: config.gateway.tool_prefix, pins };
+    let settings =
+        warden_mcp::Settings { prefix: config.gateway.tool_prefix, rules: config.gateway.rules.clone(), pins };
     Ok(warden_mcp::Gateway::start(upstream_specs(config), chains, settings).await)
 }
 

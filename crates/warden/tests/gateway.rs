@@ -533,6 +533,12 @@ async fn a_key_sees_and_calls_only_the_tools_its_scopes_allow() {
 [gateway]
 auth = ["apikey"]
 
+# An operator rule on top of the keys' scopes: admin may not look up contacts.
+[[gateway.rules]]
+effect = "deny"
+principals = ["admin"]
+tools = ["demo/lookup_contact"]
+
 [[servers]]
 name = "demo"
 command = "${{WARDEN_EXE}}"
@@ -555,7 +561,10 @@ config = {{ keys = [{{ id = "admin", sha256 = "{}" }}, {{ id = "limited", sha256
         n
     };
     let all = names(admin.list_all_tools().await.expect("tools"));
-    assert_eq!(all, ["demo__add", "demo__echo", "demo__get_time", "demo__lookup_contact"]);
+    assert_eq!(all, ["demo__add", "demo__echo", "demo__get_time"], "the deny rule hides lookup_contact from admin");
+    let Value::Object(args) = json!({"name": "Ada"}) else { unreachable!() };
+    let denied = admin.call_tool(CallToolRequestParams::new("demo__lookup_contact").with_arguments(args)).await;
+    assert!(denied.is_err(), "and refuses the call");
     assert_eq!(names(limited.list_all_tools().await.expect("tools")), ["demo__echo", "demo__get_time"]);
 
     // A tool outside the scopes is unknown to that key, exactly like a missing one,
