@@ -45,6 +45,8 @@ pub struct Settings {
     pub prefix: ToolPrefix,
     /// Authorization rules on top of the principals' scopes.
     pub rules: Vec<Rule>,
+    /// Export traces over OTLP/HTTP (from the `OTEL_*` environment).
+    pub otlp: Option<crate::otel::OtlpConfig>,
     /// Pin tool definitions (trust on first use); `None` disables pinning.
     pub pins: Option<Pins>,
 }
@@ -108,6 +110,7 @@ pub struct Gateway {
     /// The auth chain in force; replaced when its configuration is reloaded.
     auth: std::sync::RwLock<AuthChain>,
     audit: Audit,
+    otlp: Option<crate::otel::Otlp>,
     metrics: crate::metrics::Metrics,
     prefix: ToolPrefix,
     rules: Vec<Rule>,
@@ -133,6 +136,7 @@ impl Gateway {
             auth: std::sync::RwLock::new(chains.auth.clone()),
             audit: Audit::start(chains.telemetry.clone()),
             metrics: Default::default(),
+            otlp: settings.otlp.map(crate::otel::Otlp::start),
             chains,
             prefix: settings.prefix,
             rules: settings.rules,
@@ -541,6 +545,9 @@ impl Gateway {
             findings: findings.to_vec(),
         };
         self.metrics.observe(&event);
+        if let Some(otlp) = &self.otlp {
+            otlp.record(&event);
+        }
         if self.audit.enabled() {
             self.audit.record(event);
         }
@@ -613,8 +620,9 @@ impl Gateway {
     pub async fn resource_templates(&self, principal: Option<&Principal>) -> Vec<ResourceTemplate> {
         let catalog = self.catalog.read().await;
         let owners = catalog.template_owners.iter().map(|(_, i)| *i);
-        let allowed =
-            |(t, i): (&ResourceTemplate, usize)| self.may_use_server(principal, self.upstreams[i].name()).then(|| t.clone());
+        let allowed = |(t, i): (&ResourceTemplate, usize)| {
+            self.may_use_server(principal, self.upstreams[i].name()).then(|| t.clone())
+        };
         catalog.templates.iter().zip(owners).filter_map(allowed).collect()
     }
 
@@ -687,25 +695,41 @@ impl Gateway {
         caller: Caller,
     ) -> Result<CallToolResult, McpError> {
         let started = Instant::now();
-        let (upstream, tool) = match self.resolve(principal.as_ref(), "tool", name, |c| &c.routes).await {
+        let mut ctx = CallContext { request_id, principal, tool: name.to_string(), ..Default::default() };
+        let result = self.run_call(&mut ctx, arguments, caller).await;
+        // The whole request, for traces: the parent of the stages' spans.
+        let outcome = match &result {
+            Ok(r) if r.is_error != Some(true) => Outcome::Allowed,
+            Ok(_) => Outcome::Blocked,
+            Err(_) => Outcome::Denied,
+        };
+        self.audit(&ctx, "request", outcome, started, &[]);
+        result
+    }
+
+    /// The pipeline of [`Gateway::call_tool`]; fills in `ctx` as the call resolves.
+    async fn run_call(
+        &self,
+        ctx: &mut CallContext,
+        arguments: Option<JsonObject>,
+        caller: Caller,
+    ) -> Result<CallToolResult, McpError> {
+        let started = Instant::now();
+        let (upstream, tool) = match self.resolve(ctx.principal.as_ref(), "tool", &ctx.tool, |c| &c.routes).await {
             Ok(found) => found,
             Err(e) => {
-                let ctx = CallContext { request_id, principal, tool: name.to_string(), ..Default::default() };
-                self.audit(
-                    &ctx,
-                    "resolve",
-                    Outcome::Denied,
-                    started,
-                    &[Finding::new("gateway.unknown-tool", "no such tool for this caller")],
-                );
+                let finding = Finding::new("gateway.unknown-tool", "no such tool for this caller");
+                self.audit(ctx, "resolve", Outcome::Denied, started, &[finding]);
                 return Err(e);
             }
         };
-        let ctx = CallContext { request_id, principal, server: upstream.name().to_string(), tool: tool.clone() };
+        ctx.server = upstream.name().to_string();
+        ctx.tool = tool.clone();
+        let ctx: &CallContext = ctx;
 
         let stage = Instant::now();
-        let input = self.chains.input.run(Stage::Input, &ctx, Value::Object(arguments.unwrap_or_default())).await;
-        self.audit(&ctx, "input", outcome(input.action), stage, &input.findings);
+        let input = self.chains.input.run(Stage::Input, ctx, Value::Object(arguments.unwrap_or_default())).await;
+        self.audit(ctx, "input", outcome(input.action), stage, &input.findings);
         if input.action == Action::Block {
             tracing::info!(server = %ctx.server, tool = %ctx.tool, "input blocked");
             return Ok(refusal("blocked the call", &input.findings));
@@ -719,25 +743,25 @@ impl Gateway {
         let result = match upstream.call_tool(CallToolRequestParams::new(tool).with_arguments(arguments), caller).await
         {
             Ok(r) => {
-                self.audit(&ctx, "call", Outcome::Allowed, stage, &[]);
+                self.audit(ctx, "call", Outcome::Allowed, stage, &[]);
                 r
             }
             Err(e) => {
                 tracing::warn!(error = %e, "upstream call failed");
-                self.audit(&ctx, "call", Outcome::Failed, stage, &[Finding::new("gateway.upstream", e.to_string())]);
+                self.audit(ctx, "call", Outcome::Failed, stage, &[Finding::new("gateway.upstream", e.to_string())]);
                 return Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]));
             }
         };
 
         let stage = Instant::now();
         let value = serde_json::to_value(&result).map_err(|e| McpError::internal_error(e.to_string(), None))?;
-        let output = self.chains.output.run(Stage::Output, &ctx, value).await;
-        self.audit(&ctx, "output", outcome(output.action), stage, &output.findings);
+        let output = self.chains.output.run(Stage::Output, ctx, value).await;
+        self.audit(ctx, "output", outcome(output.action), stage, &output.findings);
         if output.action == Action::Block {
             tracing::info!(server = %ctx.server, tool = %ctx.tool, "output blocked");
             return Ok(refusal("withheld the result", &output.findings));
         }
-        let (value, _) = self.chains.input.restore(&ctx, &input.restore, output.payload).await;
+        let (value, _) = self.chains.input.restore(ctx, &input.restore, output.payload).await;
         if input.action == Action::Allow && output.action == Action::Allow {
             return Ok(result);
         }

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod gateway;
 pub mod metrics;
 pub mod naming;
+pub mod otel;
 pub mod paging;
 pub mod pins;
 pub mod server;

@@ -51,9 +51,12 @@ impl GatewayHandler {
         GatewayHandler { gateway, stdio_principal: None, session }
     }
 
-    /// A gateway-wide request id for logs and audit: `s{session}-{JSON-RPC id}`.
+    /// A gateway-wide request id for logs, audit and traces:
+    /// `s{session}-{JSON-RPC id}-{n}` (clients may reuse JSON-RPC ids).
     fn request_id(&self, context: &RequestContext<RoleServer>) -> String {
-        format!("s{}-{}", self.session, context.id)
+        static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("s{}-{}-{n}", self.session, context.id)
     }
 
     fn principal(&self, context: &RequestContext<RoleServer>) -> Option<Principal> {

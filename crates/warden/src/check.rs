@@ -103,7 +103,7 @@ pub async fn approve(config: Option<&Path>, targets: &[String]) -> Result<ExitCo
     let config = setup::load_config(config)?;
     anyhow::ensure!(config.gateway.pin_tools, "gateway.pin_tools is off: there are no pins to approve");
     let pins = setup::pins(&config)?;
-    let settings = warden_mcp::Settings { prefix: config.gateway.tool_prefix, rules: Vec::new(), pins: None };
+    let settings = warden_mcp::Settings { prefix: config.gateway.tool_prefix, ..Default::default() };
     let gateway = warden_mcp::Gateway::start(setup::upstream_specs(&config), Default::default(), settings).await;
     let wanted = |server: &str, tool: &str| {
         targets.is_empty() || targets.iter().any(|t| t == server || *t == format!("{server}/{tool}"))

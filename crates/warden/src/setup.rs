@@ -113,8 +113,12 @@ pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::
         telemetry: config.gateway.telemetry.iter().map(|n| registry.telemetry(n)).collect::<Result<_, _>>()?,
     };
     let pins = if config.gateway.pin_tools { Some(pins(config)?) } else { None };
-    let settings =
-        warden_mcp::Settings { prefix: config.gateway.tool_prefix, rules: config.gateway.rules.clone(), pins };
+    let settings = warden_mcp::Settings {
+        prefix: config.gateway.tool_prefix,
+        rules: config.gateway.rules.clone(),
+        pins,
+        otlp: warden_mcp::otel::OtlpConfig::from_env(|k| std::env::var(k).ok()),
+    };
     Ok(warden_mcp::Gateway::start(upstream_specs(config), chains, settings).await)
 }
 

@@ -32,6 +32,11 @@ impl Gateway {
 
     /// Start with extra `serve` arguments.
     fn start_with(config: Option<&str>, extra: &[&str]) -> Gateway {
+        Gateway::start_env(config, extra, &[])
+    }
+
+    /// Start with extra `serve` arguments and environment variables.
+    fn start_env(config: Option<&str>, extra: &[&str], env: &[(&str, &str)]) -> Gateway {
         let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-cache");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
         cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(extra);
@@ -53,6 +58,7 @@ impl Gateway {
             .env("WARDEN_API_KEY", API_KEY)
             .env("RUST_LOG", "info,rmcp=warn")
             .env_remove("WARDEN_CONFIG")
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -936,6 +942,122 @@ config = {{ keys = [{{ id = "admin", sha256 = "{}" }}] }}
     let log = gw.log.lock().expect("log lock").join("\n");
     assert!(log.contains("expired"), "the reason is logged: {log}");
     assert!(!log.contains(&token), "a token reached the log");
+}
+
+/// (request head, body) of every request a test server received.
+type Received = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A minimal OTLP/HTTP receiver: records (request head, body) of every POST.
+fn otlp_receiver() -> (u16, Received) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            // Head, then as much body as Content-Length says.
+            let (head, body) = loop {
+                let Ok(n) = stream.read(&mut chunk) else { break (String::new(), String::new()) };
+                if n == 0 {
+                    break (String::new(), String::new());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+                let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                let len = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                while buf.len() < end + 4 + len {
+                    match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                break (head, String::from_utf8_lossy(&buf[end + 4..]).to_string());
+            };
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}");
+            sink.lock().expect("lock").push((head, body));
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test]
+async fn traces_reach_an_otlp_collector_with_stage_spans_and_no_payloads() {
+    let (port, seen) = otlp_receiver();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let gw = Gateway::start_env(
+        Some(
+            r#"
+[gateway]
+input = ["keyword"]
+[[servers]]
+name = "demo"
+command = "${WARDEN_EXE}"
+args = ["demo-server"]
+[[plugins]]
+name = "keyword"
+kind = "guardrail"
+source = "builtin:guard-keyword"
+config = { words = ["launch codes"] }
+"#,
+        ),
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-key=sekret42"),
+            ("OTEL_SERVICE_NAME", "warden-test"),
+        ],
+    );
+    let client = gw.client().await;
+    assert_eq!(text(&call(client.peer(), "demo__echo", json!({"message": "hello"})).await), "hello");
+    let r = call(client.peer(), "demo__echo", json!({"message": "the launch codes are 0000"})).await;
+    assert_eq!(r.is_error, Some(true));
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let spans: Vec<Value> = loop {
+        let spans: Vec<Value> = seen
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|(_, body)| serde_json::from_str::<Value>(body).ok())
+            .flat_map(|v| v["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array().cloned().unwrap_or_default())
+            .collect();
+        if spans.iter().filter(|s| s["name"] == "tools/call echo").count() >= 2 || Instant::now() > deadline {
+            break spans;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let requests = seen.lock().expect("lock").clone();
+    assert!(requests.iter().all(|(head, _)| head.starts_with("POST /v1/traces ")), "{requests:?}");
+    assert!(requests.iter().all(|(head, _)| head.to_ascii_lowercase().contains("x-collector-key: sekret42")));
+    assert!(requests[0].1.contains(r#""service.name""#) && requests[0].1.contains("warden-test"));
+    let named = |name: &str| spans.iter().filter(|s| s["name"] == name).collect::<Vec<_>>();
+    let roots = named("tools/call echo");
+    assert_eq!(roots.len(), 2, "{spans:?}");
+    for stage in ["warden.input", "warden.call", "warden.output"] {
+        let children = named(stage);
+        assert!(!children.is_empty(), "no {stage} span: {spans:?}");
+        assert!(
+            children
+                .iter()
+                .all(|c| roots.iter().any(|r| r["spanId"] == c["parentSpanId"] && r["traceId"] == c["traceId"]))
+        );
+    }
+    let attrs = |s: &Value| s["attributes"].to_string();
+    let blocked = named("warden.input").into_iter().find(|s| attrs(s).contains("keyword.match")).expect("the block");
+    assert!(attrs(blocked).contains(r#""blocked""#) && attrs(blocked).contains(r#""demo""#), "{blocked}");
+    let all = requests.iter().map(|(_, b)| b.as_str()).collect::<String>();
+    assert!(!all.contains("launch codes") && !all.contains("hello"), "no payloads in traces");
+    let log = gw.log.lock().expect("log lock").join("\n");
+    assert!(!log.contains("sekret42"), "the collector key is never logged");
 }
 
 /// A venv with the official Python MCP SDK, created on first use (PyPI).
