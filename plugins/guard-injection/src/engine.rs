@@ -214,11 +214,12 @@ fn writer_text(pre: &str, post: &str) -> bool {
 /// paragraph) and closes later: dialogue in fiction, a jailbreak quoted in a report. A JSON
 /// string value (`"key": "…"`) or an HTML attribute value (`alt="…"`) is not a quotation.
 fn inside_quote(text: &str, start: usize, end: usize) -> bool {
-    let line_start = text[..start].rfind('\n').map_or(0, |k| k + 1);
-    let from = floor_b(text, start.saturating_sub(300)).max(line_start);
+    // Bounded windows (no scan to the line ends: a 64 KiB single-line text stays linear).
+    let lo = floor_b(text, start.saturating_sub(300));
+    let from = text[lo..start].rfind('\n').map_or(lo, |k| lo + k + 1);
     let before = &text[from..start];
-    let line_end = text[end..].find('\n').map_or(text.len(), |k| end + k);
-    let after = &text[end..ceil_b(text, (end + 300).min(line_end))];
+    let hi = ceil_b(text, end + 300);
+    let after = &text[end..text[end..hi].find('\n').map_or(hi, |k| end + k)];
     let is_apostrophe = |prev: Option<char>, next: Option<char>| {
         prev.is_some_and(char::is_alphanumeric) && next.is_some_and(char::is_alphanumeric)
     };
@@ -251,7 +252,6 @@ fn inside_quote(text: &str, start: usize, end: usize) -> bool {
         return false;
     }
     let pre: String = chars[..open_at].iter().collect();
-    let pre = format!("{}{pre}", &text[line_start..from]);
     let mut prev: Option<char> = None;
     let mut it = after.char_indices().peekable();
     while let Some((at, c)) = it.next() {
@@ -290,11 +290,24 @@ fn concrete_target(t: &str) -> bool {
     })
 }
 
+/// Longest stretch searched for the start or end of a line around a match: a single-line
+/// text of 64 KiB with many matches must stay linear.
+const LINE_REACH: usize = 2000;
+
+/// Start of the line holding `s` and end of the line holding `e`, looked for within
+/// `LINE_REACH` bytes.
+fn line_bounds(text: &str, s: usize, e: usize) -> (usize, usize) {
+    let lo = floor_b(text, s.saturating_sub(LINE_REACH));
+    let hi = ceil_b(text, e + LINE_REACH);
+    let ls = text[lo..s].rfind('\n').map_or(lo, |k| lo + k + 1);
+    let le = text[e..hi].find('\n').map_or(hi, |k| e + k);
+    (ls, le)
+}
+
 /// Whether the line holding `s` looks like source code (a literal in a list, an assignment,
 /// a comment).
 fn code_line(text: &str, s: usize) -> bool {
-    let ls = text[..s].rfind('\n').map_or(0, |k| k + 1);
-    let le = text[s..].find('\n').map_or(text.len(), |k| s + k);
+    let (ls, le) = line_bounds(text, s, s);
     let line = text[ls..le].trim();
     line.ends_with([',', ';', '{', '[', '(', ')'])
         || line.starts_with("//")
@@ -321,10 +334,19 @@ fn code_value(after: &str) -> bool {
 /// roles (a metadata listing such as `System: Linux` / `Uptime: 3 days`).
 fn key_value_block(text: &str, s: usize) -> bool {
     const ROLES: &[&str] = &["system", "user", "assistant", "human", "ai", "developer", "admin", "model", "bot", "sys"];
-    let ls = text[..s].rfind('\n').map_or(0, |k| k + 1);
-    let le = text[s..].find('\n').map_or(text.len(), |k| s + k);
-    let prev = if ls == 0 { "" } else { text[..ls - 1].rsplit('\n').next().unwrap_or("") };
-    let next = if le >= text.len() { "" } else { text[le + 1..].split('\n').next().unwrap_or("") };
+    let (ls, le) = line_bounds(text, s, s);
+    let prev = if ls == 0 || text.as_bytes()[ls - 1] != b'\n' {
+        ""
+    } else {
+        let (pls, _) = line_bounds(text, ls - 1, ls - 1);
+        &text[pls..ls - 1]
+    };
+    let next = if le >= text.len() || text.as_bytes()[le] != b'\n' {
+        ""
+    } else {
+        let (_, nle) = line_bounds(text, le + 1, le + 1);
+        &text[le + 1..nle]
+    };
     [prev, next].iter().any(|line| {
         let line = line.trim_start_matches([' ', '>', '-', '*']);
         match line.split_once(": ") {
@@ -382,7 +404,7 @@ fn at_sentence_start(text: &str, s: usize) -> bool {
 }
 
 fn at_line_start(text: &str, s: usize) -> bool {
-    let t0 = text[..s].trim_end_matches(' ');
+    let t0 = text[floor_b(text, s.saturating_sub(LINE_REACH))..s].trim_end_matches(' ');
     if t0.ends_with('>')
         && !t0.ends_with(['-', '='])
         && !t0.ends_with("->")
@@ -602,7 +624,10 @@ impl Engine {
                 if found.any(Cat::Urgency, sb_start, sa_end) {
                     score += if strong_ctx { 0.2 } else { 0.05 };
                 }
-                if matches!(rule.kind, Kind::Exfiltration | Kind::ToolHijack)
+                // A secret named near exfiltration, or near a tool call that also names where to
+                // send it (an address, a URL, a credential path).
+                if (rule.kind == Kind::Exfiltration
+                    || (rule.kind == Kind::ToolHijack && concrete_target(&text[sb_start..sa_end])))
                     && found.any(Cat::Sensitive, sb_start, sa_end)
                 {
                     score += 0.15;
@@ -663,7 +688,7 @@ impl Engine {
                 };
                 score += 0.15 * directive as f32;
                 if rule.flags & CODE != 0 {
-                    let line_start = text[..s].rfind('\n').map_or(0, |k| k + 1);
+                    let (line_start, _) = line_bounds(text, s, s);
                     let ticks = text[line_start..s].matches('`').count();
                     let fenced = fences.partition_point(|&f| f < s) % 2 == 1;
                     if ticks % 2 == 1 || fenced {
@@ -678,8 +703,7 @@ impl Engine {
                 }
                 if rule.flags & LINE != 0 {
                     // Documentation about the markers themselves ("these markers delimit turns").
-                    let ls = text[..s].rfind('\n').map_or(0, |k| k + 1);
-                    let le = text[e..].find('\n').map_or(text.len(), |k| e + k);
+                    let (ls, le) = line_bounds(text, s, e);
                     if found.any(Cat::Format, ls, le) {
                         score *= 0.4;
                     }

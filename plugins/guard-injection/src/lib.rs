@@ -44,7 +44,8 @@
 //!   to an AI is never treated as educational or descriptive;
 //! - a directive follows ("… and instead reply …"): +0.1; urgency or secrecy ("immediately",
 //!   "without asking the user"): +0.05, or +0.2 for tool-hijack and exfiltration; a secret
-//!   named near an exfiltration phrase ("API token", "password"): +0.15;
+//!   named near an exfiltration phrase ("API token", "password"), or near a tool call whose
+//!   sentence also names a destination (URL, e-mail address, credential path): +0.15;
 //! - **educational framing** (when not addressed to an AI; `educational_context: true`): a
 //!   phrase that is *quoted* (quote marks, `/regex/` literal, parentheses) and introduced by
 //!   framing words ("such as", "e.g.", "phrases like", "typed") or found in text that

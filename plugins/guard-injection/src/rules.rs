@@ -153,7 +153,7 @@ pub const RULES: &[RuleDef] = &[
     ),
     r(
         Override,
-        0.6,
+        0.55,
         CTX,
         "statement that earlier instructions are void",
         &["instruction", "prompt", "rule", "direction", "guideline", "directive"],
@@ -1721,7 +1721,7 @@ pub const RULES: &[RuleDef] = &[
     // ------------------------------------------------------------------ intent families (paraphrased overrides)
     r(
         Override,
-        0.65,
+        0.55,
         CTX,
         "statement that earlier content is void",
         &[
@@ -1830,7 +1830,7 @@ pub const RULES: &[RuleDef] = &[
     ),
     r(
         Override,
-        0.5,
+        0.45,
         CTX,
         "instruction to store a standing rule in memory",
         &[
@@ -1854,6 +1854,14 @@ pub const RULES: &[RuleDef] = &[
         "instruction to swap a payment or contact destination",
         &["replace", "change", "swap", "substitute", "switch", "redirect", "update", "set", "always"],
         r"\b(?:always\s)?(?:replace|change|swap|substitute|switch|redirect|update|set)\s(?:the|their|his|her|your|the user'?s|any|every|all)\s(?:[a-z]+\s)?(?:destination|recipient|payee|beneficiary|wallet(?: address)?|(?:destination |receiving |bank |deposit |payout |crypto |eth |btc )?address(?:es)?|iban|account(?: number)?|bank (?:details|account)|payment (?:details|address)|recovery (?:email|e-mail|phone|address)|backup (?:email|e-mail)|(?:login|contact|primary) (?:email|e-mail)|email address|phone number|2fa|mfa|payout account|routing number)s?\s(?:with|to|for|into)\b",
+    ),
+    r(
+        ToolHijack,
+        0.35,
+        CTX,
+        "standing order to redirect payments",
+        &["money", "payment", "funds", "transfer", "payout", "refund", "wire"],
+        r"\b(?:money|payments?|funds|transfers?|payouts?|refunds?|wires?|deposits?)\s(?:must|should|shall|will|are to|is to|need to|have to)\s(?:always\s|now\s|from now on\s)?(?:be\s)?(?:sent|go|transferred|paid|wired|routed|redirected|deposited|forwarded)\s(?:to|into|there)\b",
     ),
     r(
         ToolHijack,
