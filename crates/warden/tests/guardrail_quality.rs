@@ -17,6 +17,12 @@ const CATEGORIES: &[(&str, &str, f64, f64)] = &[
     ("secrets", "guard-secrets", 0.95, 0.02),
     ("injection", "guard-injection", 0.85, 0.05),
     ("tools", "guard-tools", 0.85, 0.05),
+    // Written independently of the detectors (a red-team pass), then used to find
+    // failure classes: kept as regression sets.
+    ("redteam-pii", "guard-pii", 0.95, 0.02),
+    ("redteam-secrets", "guard-secrets", 0.95, 0.02),
+    ("redteam-injection", "guard-injection", 0.85, 0.05),
+    ("redteam-tools", "guard-tools", 0.85, 0.05),
 ];
 
 fn cases(category: &str) -> Vec<Value> {

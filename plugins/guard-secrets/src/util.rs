@@ -515,7 +515,29 @@ const EXCLUDE_LAST: &[&str] = &[
     "keys",
 ];
 
-const PASSWORD_WORDS: &[&str] = &["password", "passwd", "pass", "pwd", "pw", "passphrase", "passcode", "pswd"];
+/// Password labels, English and the common European ones (`Passwort:`, `senha=`).
+const PASSWORD_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "pw",
+    "passphrase",
+    "passcode",
+    "pswd",
+    "passwort",
+    "kennwort",
+    "wachtwoord",
+    "senha",
+    "contrasena",
+    "adgangskode",
+    "passord",
+    "losenord",
+    "salasana",
+    "heslo",
+    "jelszo",
+    "sifre",
+];
 
 /// Word endings that mark a credential (`githubtoken`, `APIKEY`, `clientsecret`).
 const SECRET_ENDINGS: &[&str] = &[

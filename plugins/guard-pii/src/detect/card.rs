@@ -90,7 +90,14 @@ fn parse(b: &[u8], i: usize) -> (Groups, Vec<Sep>, usize) {
         }
         groups.push((gs, p));
         match sep_at(b, p) {
-            Some((s @ (Sep::Space | Sep::Dash), l)) if digit_at(b, p + l) && groups.len() < 12 => {
+            // Dots too (some locales group cards with them), but never mixed with
+            // other separators; shape_ok keeps IPs and versions out (a dotted card
+            // has groups of four).
+            Some((s @ (Sep::Space | Sep::Dash | Sep::Dot), l))
+                if digit_at(b, p + l)
+                    && groups.len() < 12
+                    && seps.first().is_none_or(|f| (*f == Sep::Dot) == (s == Sep::Dot)) =>
+            {
                 seps.push(s);
                 p += l;
             }
@@ -142,11 +149,13 @@ fn best(b: &[u8], groups: &Groups, seps: &[Sep], end: usize) -> Option<(usize, u
             continue;
         }
         let digits: Vec<u8> = groups[s..=e].iter().flat_map(|&(a, z)| b[a..z].iter().copied()).collect();
-        if !(13..=19).contains(&digits.len()) || !luhn(&digits) || !issuer(&digits) {
+        if !(13..=19).contains(&digits.len()) || !luhn(&digits) {
             continue;
         }
         let ctx = context_before(b, start, 32, POSITIVE, NEGATIVE);
-        if ctx == Context::Negative {
+        // The issuer table cannot list every network (Maestro, local schemes): a
+        // Luhn-valid number the text itself calls a card is one.
+        if ctx == Context::Negative || (!issuer(&digits) && ctx != Context::Positive) {
             continue;
         }
         let score = if ctx == Context::Positive || lens.len() > 1 { 0.9 } else { 0.8 };
