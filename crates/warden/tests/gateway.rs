@@ -131,6 +131,14 @@ async fn call(client: &rmcp::service::Peer<RoleClient>, tool: &str, args: Value)
     client.call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args)).await.expect("call answered")
 }
 
+/// The client-facing names of every tool `peer` may see, sorted.
+async fn tool_names(peer: &rmcp::service::Peer<RoleClient>) -> Vec<String> {
+    let mut names: Vec<String> =
+        peer.list_all_tools().await.expect("tools/list").into_iter().map(|t| t.name.to_string()).collect();
+    names.sort();
+    names
+}
+
 fn text(r: &CallToolResult) -> String {
     r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
 }
@@ -139,8 +147,7 @@ fn text(r: &CallToolResult) -> String {
 async fn http_client_lists_and_calls_tools_through_the_default_pipeline() {
     let gw = Gateway::start(None);
     let client = gw.client().await;
-    let tools: Vec<String> =
-        client.peer().list_all_tools().await.expect("tools/list").into_iter().map(|t| t.name.to_string()).collect();
+    let tools: Vec<String> = tool_names(client.peer()).await;
     for expected in ["demo__echo", "demo__add", "demo__get_time", "demo__lookup_contact"] {
         assert!(tools.contains(&expected.to_string()), "{expected} missing from {tools:?}");
     }
@@ -458,13 +465,12 @@ args = ["demo-server", "--faults"]
     let watcher = Watcher::default();
     let client =
         watcher.clone().serve(StreamableHttpClientTransport::from_uri(gw.url.clone())).await.expect("connects");
-    let names = |tools: Vec<rmcp::model::Tool>| tools.into_iter().map(|t| t.name.to_string()).collect::<Vec<_>>();
-    let before = names(client.peer().list_all_tools().await.expect("tools/list"));
+    let before = tool_names(client.peer()).await;
     assert!(!before.contains(&"live__extra".to_string()));
 
     assert_eq!(text(&call(client.peer(), "live__grow", json!({})).await), "grown");
     tokio::time::timeout(Duration::from_secs(10), watcher.0.notified()).await.expect("tools/list_changed forwarded");
-    let after = names(client.peer().list_all_tools().await.expect("tools/list"));
+    let after = tool_names(client.peer()).await;
     assert!(after.contains(&"live__extra".to_string()), "{after:?}");
     assert_eq!(text(&call(client.peer(), "live__extra", json!({})).await), "extra");
     assert!(before.iter().all(|t| after.contains(t)), "existing tools keep their names");
@@ -485,14 +491,13 @@ args = ["demo-server", "--faults"]
     let watcher = Watcher::default();
     let client =
         watcher.clone().serve(StreamableHttpClientTransport::from_uri(gw.url.clone())).await.expect("connects");
-    let names = |tools: Vec<rmcp::model::Tool>| tools.into_iter().map(|t| t.name.to_string()).collect::<Vec<_>>();
-    assert!(names(client.peer().list_all_tools().await.expect("tools/list")).contains(&"live__echo".to_string()));
+    assert!(tool_names(client.peer()).await.contains(&"live__echo".to_string()));
 
     // The server swaps echo's definition for a poisoned one (a rug pull): clients
     // no longer see or reach it, and the operator is told why.
     assert_eq!(text(&call(client.peer(), "live__rugpull", json!({})).await), "pulled");
     tokio::time::timeout(Duration::from_secs(10), watcher.0.notified()).await.expect("tools/list_changed forwarded");
-    let after = names(client.peer().list_all_tools().await.expect("tools/list"));
+    let after = tool_names(client.peer()).await;
     assert!(!after.contains(&"live__echo".to_string()), "{after:?}");
     assert!(after.contains(&"live__add".to_string()), "other tools stay");
     let Value::Object(args) = json!({"message": "x"}) else { unreachable!() };
@@ -561,17 +566,12 @@ config = {{ keys = [{{ id = "admin", sha256 = "{}" }}, {{ id = "limited", sha256
     )));
     let admin = gw.client().await;
     let limited = gw.client_keyed((), LIMITED).await;
-    let names = |tools: Vec<rmcp::model::Tool>| {
-        let mut n: Vec<String> = tools.into_iter().map(|t| t.name.to_string()).collect();
-        n.sort();
-        n
-    };
-    let all = names(admin.list_all_tools().await.expect("tools"));
+    let all = tool_names(&admin).await;
     assert_eq!(all, ["demo__add", "demo__echo", "demo__get_time"], "the deny rule hides lookup_contact from admin");
     let Value::Object(args) = json!({"name": "Ada"}) else { unreachable!() };
     let denied = admin.call_tool(CallToolRequestParams::new("demo__lookup_contact").with_arguments(args)).await;
     assert!(denied.is_err(), "and refuses the call");
-    assert_eq!(names(limited.list_all_tools().await.expect("tools")), ["demo__echo", "demo__get_time"]);
+    assert_eq!(tool_names(&limited).await, ["demo__echo", "demo__get_time"]);
 
     // A tool outside the scopes is unknown to that key, exactly like a missing one,
     // and the upstream never runs it.
@@ -729,8 +729,7 @@ source = "builtin:guard-tools"
     assert!(text(&r).contains("injection.") && !text(&r).contains("attacker"), "{}", text(&r));
 
     // A poisoned tool definition: not listed, not callable.
-    let tools: Vec<String> =
-        client.peer().list_all_tools().await.expect("tools").into_iter().map(|t| t.name.to_string()).collect();
+    let tools: Vec<String> = tool_names(client.peer()).await;
     assert!(tools.contains(&"up__echo".to_string()) && !tools.contains(&"up__weather".to_string()), "{tools:?}");
     let Value::Object(args) = json!({"city": "Paris"}) else { unreachable!() };
     assert!(client.peer().call_tool(CallToolRequestParams::new("up__weather").with_arguments(args)).await.is_err());
@@ -924,8 +923,7 @@ config = {{ keys = [{{ id = "admin", sha256 = "{}" }}] }}
     };
     let token = hs256_jwt(SECRET, &claims(now + 300));
     let alice = gw.client_keyed((), &token).await;
-    let tools: Vec<String> =
-        alice.list_all_tools().await.expect("tools").into_iter().map(|t| t.name.to_string()).collect();
+    let tools: Vec<String> = tool_names(&alice).await;
     assert_eq!(tools, ["demo__echo"], "the token's scope limits the tools");
     assert_eq!(text(&call(&alice, "demo__echo", json!({"message": "hi"})).await), "hi");
 
@@ -1104,8 +1102,7 @@ async fn upstreams_and_auth_can_be_set_on_the_command_line() {
     warden_mcp::install_tls_provider();
     let client =
         ().serve(StreamableHttpClientTransport::from_uri(gw.url.clone())).await.expect("connects without a key");
-    let tools: Vec<String> =
-        client.peer().list_all_tools().await.expect("list").into_iter().map(|t| t.name.to_string()).collect();
+    let tools: Vec<String> = tool_names(client.peer()).await;
     assert!(tools.contains(&"quick__echo".to_string()), "{tools:?}");
     assert!(!tools.iter().any(|t| t.starts_with("demo__")), "default upstreams dropped: {tools:?}");
     client.cancel().await.expect("client closes");
