@@ -171,6 +171,11 @@ pub struct UpstreamConfig {
     /// Calls in flight to this upstream at once; more wait their turn.
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: u32,
+    /// This server's own guardrail chains, replacing `gateway.input` / `output` /
+    /// `tools` for it (e.g. a stricter policy for a filesystem server).
+    pub input: Option<Vec<String>>,
+    pub output: Option<Vec<String>>,
+    pub tools: Option<Vec<String>>,
 }
 
 fn default_call_timeout_ms() -> u64 {
@@ -283,14 +288,27 @@ fn check_gateway(raw: &RawConfig, errors: &mut Vec<ConfigError>) {
         ("tools", &raw.gateway.tools, Guardrail),
         ("telemetry", &raw.gateway.telemetry, Telemetry),
     ];
+    let per_server: Vec<(String, &Vec<String>)> = raw
+        .servers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| {
+            [("input", &s.input), ("output", &s.output), ("tools", &s.tools)]
+                .into_iter()
+                .filter_map(move |(stage, list)| list.as_ref().map(|l| (format!("servers[{i}].{stage}"), l)))
+        })
+        .collect();
+    let lists = lists
+        .into_iter()
+        .map(|(list, names, kind)| (format!("gateway.{list}"), names, kind))
+        .chain(per_server.into_iter().map(|(path, names)| (path, names, Guardrail)));
     for (list, names, kind) in lists {
         for (i, name) in names.iter().enumerate() {
             match raw.plugins.iter().find(|p| &p.name == name) {
-                None => err(format!("gateway.{list}[{i}]"), format!("no [[plugins]] entry named {name:?}")),
-                Some(p) if p.kind != kind => err(
-                    format!("gateway.{list}[{i}]"),
-                    format!("plugin {name:?} is a {} plugin, not a {kind} plugin", p.kind),
-                ),
+                None => err(format!("{list}[{i}]"), format!("no [[plugins]] entry named {name:?}")),
+                Some(p) if p.kind != kind => {
+                    err(format!("{list}[{i}]"), format!("plugin {name:?} is a {} plugin, not a {kind} plugin", p.kind))
+                }
                 Some(_) => {}
             }
         }
@@ -482,6 +500,10 @@ mod tests {
             [[servers]]
             name = "ok"
             command = "y"
+            output = ["audit"]
+            [[gateway.rules]]
+            effect = "deny"
+            tools = []
             [[plugins]]
             name = "audit"
             kind = "telemetry"
@@ -497,11 +519,13 @@ mod tests {
                 "gateway.input[0]",
                 "gateway.input[1]",
                 "gateway.listen",
+                "gateway.rules[0].tools",
                 "servers[0].command",
                 "servers[0].name",
                 "servers[1]",
                 "servers[2].url",
-                "servers[4].name"
+                "servers[4].name",
+                "servers[4].output[0]"
             ]
         );
     }

@@ -40,13 +40,16 @@ pub struct Chains {
 }
 
 /// How the gateway names and vets upstream tools.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Settings {
     pub prefix: ToolPrefix,
     /// Authorization rules on top of the principals' scopes.
     pub rules: Vec<Rule>,
     /// Export traces over OTLP/HTTP (from the `OTEL_*` environment).
     pub otlp: Option<crate::otel::OtlpConfig>,
+    /// Guardrail chains of the servers that set their own (by server name); the
+    /// others use the gateway's.
+    pub per_server: HashMap<String, Chains>,
     /// Pin tool definitions (trust on first use); `None` disables pinning.
     pub pins: Option<Pins>,
 }
@@ -114,6 +117,7 @@ pub struct Gateway {
     metrics: crate::metrics::Metrics,
     prefix: ToolPrefix,
     rules: Vec<Rule>,
+    per_server: HashMap<String, Chains>,
     pins: Option<Pins>,
     listings: tokio::sync::Mutex<Vec<Listing>>,
     catalog: RwLock<Catalog>,
@@ -140,6 +144,7 @@ impl Gateway {
             chains,
             prefix: settings.prefix,
             rules: settings.rules,
+            per_server: settings.per_server,
             pins: settings.pins,
             listings,
             catalog: RwLock::new(Catalog::default()),
@@ -234,7 +239,7 @@ impl Gateway {
         let request = self.guard_output(&ctx, request).await?;
         let answer = send_to_client(&caller, request).await?;
         let value = serde_json::to_value(&answer).map_err(|e| McpError::internal_error(e.to_string(), None))?;
-        let checked = self.chains.input.run(Stage::Input, &ctx, value).await;
+        let checked = self.chains_for(&ctx.server).input.run(Stage::Input, &ctx, value).await;
         match checked.action {
             Action::Allow | Action::Warn => Ok(answer),
             Action::Block => Err(McpError::invalid_request(
@@ -406,13 +411,14 @@ impl Gateway {
             hidden.push(HiddenTool { server: server.to_string(), tool: tool.name.to_string(), reason });
         };
         for tool in tools {
-            let tool = if self.chains.tools.is_empty() {
+            let chains = self.chains_for(server);
+            let tool = if chains.tools.is_empty() {
                 tool
             } else {
                 let ctx = CallContext { server: server.to_string(), tool: tool.name.to_string(), ..Default::default() };
                 let value = serde_json::to_value(&tool).unwrap_or(Value::Null);
                 let started = Instant::now();
-                let checked = self.chains.tools.run(Stage::Tool, &ctx, value).await;
+                let checked = chains.tools.run(Stage::Tool, &ctx, value).await;
                 self.audit(&ctx, "tool", outcome(checked.action), started, &checked.findings);
                 match checked.action {
                     Action::Block => {
@@ -563,6 +569,11 @@ impl Gateway {
         &self.audit.stats
     }
 
+    /// The guardrail chains of `server`: its own, else the gateway's.
+    fn chains_for(&self, server: &str) -> &Chains {
+        self.per_server.get(server).unwrap_or(&self.chains)
+    }
+
     /// May `principal` use tool or prompt `item` of `server`: its scopes and the
     /// operator's rules both allow it.
     fn may_use(&self, principal: Option<&Principal>, server: &str, item: &str) -> bool {
@@ -669,7 +680,7 @@ impl Gateway {
     /// results have no `isError`), a redaction rewrites it.
     async fn guard_output<T: Serialize + DeserializeOwned>(&self, ctx: &CallContext, result: T) -> Result<T, McpError> {
         let value = serde_json::to_value(&result).map_err(|e| McpError::internal_error(e.to_string(), None))?;
-        let output = self.chains.output.run(Stage::Output, ctx, value).await;
+        let output = self.chains_for(&ctx.server).output.run(Stage::Output, ctx, value).await;
         match output.action {
             Action::Allow | Action::Warn => Ok(result),
             Action::Block => {
@@ -728,7 +739,8 @@ impl Gateway {
         let ctx: &CallContext = ctx;
 
         let stage = Instant::now();
-        let input = self.chains.input.run(Stage::Input, ctx, Value::Object(arguments.unwrap_or_default())).await;
+        let chains = self.chains_for(&ctx.server);
+        let input = chains.input.run(Stage::Input, ctx, Value::Object(arguments.unwrap_or_default())).await;
         self.audit(ctx, "input", outcome(input.action), stage, &input.findings);
         if input.action == Action::Block {
             tracing::info!(server = %ctx.server, tool = %ctx.tool, "input blocked");
@@ -755,13 +767,13 @@ impl Gateway {
 
         let stage = Instant::now();
         let value = serde_json::to_value(&result).map_err(|e| McpError::internal_error(e.to_string(), None))?;
-        let output = self.chains.output.run(Stage::Output, ctx, value).await;
+        let output = self.chains_for(&ctx.server).output.run(Stage::Output, ctx, value).await;
         self.audit(ctx, "output", outcome(output.action), stage, &output.findings);
         if output.action == Action::Block {
             tracing::info!(server = %ctx.server, tool = %ctx.tool, "output blocked");
             return Ok(refusal("withheld the result", &output.findings));
         }
-        let (value, _) = self.chains.input.restore(ctx, &input.restore, output.payload).await;
+        let (value, _) = chains.input.restore(ctx, &input.restore, output.payload).await;
         if input.action == Action::Allow && output.action == Action::Allow {
             return Ok(result);
         }

@@ -113,11 +113,25 @@ pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::
         telemetry: config.gateway.telemetry.iter().map(|n| registry.telemetry(n)).collect::<Result<_, _>>()?,
     };
     let pins = if config.gateway.pin_tools { Some(pins(config)?) } else { None };
+    // Servers with chains of their own; the rest use the gateway's.
+    let mut per_server = std::collections::HashMap::new();
+    for s in config.servers.iter().filter(|s| s.input.is_some() || s.output.is_some() || s.tools.is_some()) {
+        let own = |list: &Option<Vec<String>>, default: &Vec<String>| registry.chain(list.as_ref().unwrap_or(default));
+        let server_chains = warden_mcp::Chains {
+            auth: Default::default(),
+            input: own(&s.input, &config.gateway.input)?,
+            output: own(&s.output, &config.gateway.output)?,
+            tools: own(&s.tools, &config.gateway.tools)?,
+            telemetry: Vec::new(),
+        };
+        per_server.insert(s.name.clone(), server_chains);
+    }
     let settings = warden_mcp::Settings {
         prefix: config.gateway.tool_prefix,
         rules: config.gateway.rules.clone(),
         pins,
         otlp: warden_mcp::otel::OtlpConfig::from_env(|k| std::env::var(k).ok()),
+        per_server,
     };
     Ok(warden_mcp::Gateway::start(upstream_specs(config), chains, settings).await)
 }
@@ -235,6 +249,9 @@ fn parse_upstream(spec: &str) -> Result<warden_core::config::UpstreamConfig> {
         bearer_token: None,
         call_timeout_ms: 30_000,
         connect_timeout_ms: 60_000,
+        input: None,
+        output: None,
+        tools: None,
         max_concurrency: 16,
     };
     if let Some(cmdline) = target.strip_prefix("stdio:") {

@@ -945,6 +945,40 @@ config = {{ keys = [{{ id = "admin", sha256 = "{}" }}] }}
 /// (request head, body) of every request a test server received.
 type Received = Arc<Mutex<Vec<(String, String)>>>;
 
+#[tokio::test]
+async fn a_server_can_have_guardrail_chains_of_its_own() {
+    let gw = Gateway::start(Some(
+        r#"
+[[servers]]
+name = "strict"
+command = "${WARDEN_EXE}"
+args = ["demo-server"]
+input = ["classified"]
+
+[[servers]]
+name = "open"
+command = "${WARDEN_EXE}"
+args = ["demo-server"]
+
+[[plugins]]
+name = "classified"
+kind = "guardrail"
+source = "builtin:guard-keyword"
+config = { words = ["project falcon"] }
+"#,
+    ));
+    let client = gw.client().await;
+    let message = json!({"message": "status of Project Falcon?"});
+    let r = call(client.peer(), "strict__echo", message.clone()).await;
+    assert_eq!(r.is_error, Some(true), "the strict server's own chain blocks");
+    let r = call(client.peer(), "open__echo", message).await;
+    assert_eq!(
+        (text(&r).as_str(), r.is_error),
+        ("status of Project Falcon?", Some(false)),
+        "the other server keeps the gateway's (empty) chain"
+    );
+}
+
 /// A minimal OTLP/HTTP receiver: records (request head, body) of every POST.
 fn otlp_receiver() -> (u16, Received) {
     use std::io::{Read, Write};
