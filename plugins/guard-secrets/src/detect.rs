@@ -1193,6 +1193,11 @@ impl Scan<'_> {
                     i += 2;
                     continue;
                 }
+                b'-' if b[i..].starts_with(b"-p") && (i == 0 || is_space(b[i - 1])) => {
+                    self.short_password_flag(i);
+                    i += 2;
+                    continue;
+                }
                 _ => {
                     i += 1;
                     continue;
@@ -1240,6 +1245,32 @@ impl Scan<'_> {
         let class = classify_key_name(key);
         if class != KeyClass::None {
             self.value_after(ke + 1, class, false, false);
+        }
+    }
+
+    /// `mysql -uroot -pSECRET`, `sshpass -p 'SECRET' ssh …`: the short password flag
+    /// of the command-line tools that take one, only after such a command on the
+    /// same line (elsewhere `-p` means port, parents, print…).
+    fn short_password_flag(&mut self, i: usize) {
+        const TOOLS: &[&[u8]] = &[b"mysql", b"mysqldump", b"mysqladmin", b"mariadb", b"sshpass", b"mysqlimport"];
+        let b = self.b;
+        let line_start = b[..i].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+        let line = &b[line_start..i];
+        let sshpass = line.split(|c| is_space(*c)).any(|w| w.ends_with(b"sshpass"));
+        if !line.split(|c| is_space(*c)).any(|w| TOOLS.iter().any(|t| w.ends_with(t))) {
+            return;
+        }
+        match b.get(i + 2) {
+            // `-pSECRET` (mysql family: no space allowed).
+            Some(&c) if !is_space(c) => {
+                self.value_after(i + 2, KeyClass::Password, false, false);
+            }
+            // `-p SECRET` (sshpass); for mysql a space means "prompt", and the next
+            // word is the database.
+            Some(_) if sshpass => {
+                self.value_after(i + 3, KeyClass::Password, false, false);
+            }
+            _ => {}
         }
     }
 

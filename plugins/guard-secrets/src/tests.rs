@@ -240,6 +240,12 @@ fn key_value_context() {
     assert_detects("Authorization: Basic ZGVwbG95OlhrMjl2THE4V3A=", "basic-auth");
     assert_detects(r#"{"username": "ops", "password": "Hx9!mK2#vQ7pLw"}"#, "password");
     assert_detects("DB_PASSWORD=Winter2024", "password");
+    assert_detects("mysql -h db.internal -uroot -pS3cretPa55w0rd! shop < dump.sql", "password");
+    assert_detects("sshpass -p 'Q7v!mZ2x9Lq' ssh admin@10.0.0.5", "password");
+    assert_detects("Passwort: Sommer2024!xK9", "password");
+    for benign in ["mkdir -p /tmp/build/out", "mysql -p shop", "cp -p a.txt b.txt", "ssh -p 2222 host"] {
+        assert_clean(benign);
+    }
     // Escaped JSON inside a string.
     assert_detects(&format!(r#"{{\"api_key\": \"{}\"}}"#, rnd(32, 8)), "generic-secret");
 }
