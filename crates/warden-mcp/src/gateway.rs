@@ -84,6 +84,9 @@ struct Catalog {
     template_owners: Vec<(String, usize)>,
 }
 
+/// Longest wait for a client's answer to a relayed sampling/elicitation/roots request.
+const RELAY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// What one upstream listed at its last successful listing: kept when a later
 /// listing fails, so an upstream that is down for a moment keeps its tools (a call
 /// then gets a clear error) and no name moves (`on-clash`, `never`).
@@ -237,7 +240,11 @@ impl Gateway {
             tool: what.to_string(),
         };
         let request = self.guard_output(&ctx, request).await?;
-        let answer = send_to_client(&caller, request).await?;
+        // A person may be answering (elicitation), so the bound is generous; it keeps
+        // a client that never answers from pinning this task forever.
+        let answer = tokio::time::timeout(RELAY_TIMEOUT, send_to_client(&caller, request))
+            .await
+            .map_err(|_| McpError::internal_error(format!("the client did not answer the {what} request"), None))??;
         let value = serde_json::to_value(&answer).map_err(|e| McpError::internal_error(e.to_string(), None))?;
         let checked = self.chains_for(&ctx.server).input.run(Stage::Input, &ctx, value).await;
         match checked.action {
