@@ -12,9 +12,14 @@ test:
 test-fast:
     cargo test --workspace --lib
 
-# Criterion benchmarks (plugin call costs).
+# Criterion benchmarks (plugin call costs; every default guardrail on 1 KiB / 64 KiB).
 bench:
     cargo bench -p warden-host --bench plugin_call
+    cargo bench -p warden-host --bench guardrails
+
+# Detector quality on tests/cases (recall / false positives per category and kind).
+quality:
+    cargo test -p warden --test guardrail_quality -- --nocapture
 
 # Build the default plugins to wasm32-wasip2 (build.rs does this for `cargo build`).
 plugins:
