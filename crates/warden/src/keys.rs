@@ -34,12 +34,13 @@ struct KeyEntry {
 }
 
 /// The keys file: `WARDEN_KEYS_FILE`, else `$XDG_CONFIG_HOME/warden/keys.json`, else
-/// `~/.config/warden/keys.json`.
-pub fn default_keys_file() -> Option<PathBuf> {
+/// `~/.config/warden/keys.json`, else (no home at all) `warden-keys.json` here.
+pub fn default_keys_file() -> PathBuf {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     var("WARDEN_KEYS_FILE")
         .or_else(|| var("XDG_CONFIG_HOME").map(|d| d.join("warden/keys.json")))
         .or_else(|| var("HOME").map(|h| h.join(".config/warden/keys.json")))
+        .unwrap_or_else(|| PathBuf::from("warden-keys.json"))
 }
 
 fn load(path: &Path) -> Result<KeysFile> {
@@ -182,8 +183,8 @@ pub struct KeysFileArg {
 }
 
 impl KeysFileArg {
-    fn path(&self) -> Result<PathBuf> {
-        self.keys_file.clone().or_else(default_keys_file).context("no keys file: set --keys-file or HOME")
+    fn path(&self) -> PathBuf {
+        self.keys_file.clone().unwrap_or_else(default_keys_file)
     }
 }
 
@@ -191,7 +192,7 @@ impl KeysFileArg {
 pub fn run(command: KeysCommand) -> Result<ExitCode> {
     match command {
         KeysCommand::Create { id, project, scopes, expires_in_days, file } => {
-            let path = file.path()?;
+            let path = file.path();
             let key = create(&path, NewKey { id: id.clone(), project, scopes, expires_in_days })?;
             // The key on stdout (for scripts), the explanation on stderr.
             println!("{key}");
@@ -201,12 +202,12 @@ pub fn run(command: KeysCommand) -> Result<ExitCode> {
             );
         }
         KeysCommand::List { file } => {
-            for line in list(&file.path()?)? {
+            for line in list(&file.path())? {
                 println!("{line}");
             }
         }
         KeysCommand::Revoke { id, file } => {
-            let path = file.path()?;
+            let path = file.path();
             revoke(&path, &id)?;
             println!("revoked {id}");
         }

@@ -31,7 +31,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
             (!key.is_empty()).then(|| hex::encode(Sha256::digest(key.as_bytes())))
         }
         // Where `warden keys` keeps API keys (see keys.rs).
-        "WARDEN_KEYS_FILE" => crate::keys::default_keys_file().map(|p| p.display().to_string()),
+        "WARDEN_KEYS_FILE" => Some(crate::keys::default_keys_file().display().to_string()),
         _ => std::env::var(name).ok(),
     };
     Config::parse(&text, &env).map_err(|errors| anyhow::anyhow!("{origin} is invalid:\n{errors}"))
