@@ -328,6 +328,18 @@ fn raw_post_with(url: &str, host: &str, origin: Option<&str>, extra: &str) -> (u
     (response.get(9..12).and_then(|c| c.parse().ok()).expect("status code"), head)
 }
 
+/// A raw `GET path` to the gateway at `addr` (`host:port`) with `extra` header
+/// lines; the whole response (status line, headers, body).
+fn raw_get(addr: &str, path: &str, extra: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n").expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response
+}
+
 #[tokio::test]
 async fn bad_host_and_origin_headers_are_rejected() {
     let gw = Gateway::start(None);
@@ -738,7 +750,6 @@ source = "builtin:guard-tools"
 
 #[tokio::test]
 async fn oauth_clients_find_the_protected_resource_metadata() {
-    use std::io::{Read, Write};
     let gw = Gateway::start(Some(
         r#"
 [gateway]
@@ -764,10 +775,7 @@ config = { keys = [] }
     );
     // ...which is served without credentials at both RFC 9728 locations.
     for path in ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"] {
-        let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
+        let response = raw_get(&addr, path, "");
         assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");
         let body: Value = serde_json::from_str(response.split("\r\n\r\n").nth(1).expect("body")).expect("json");
         assert_eq!(body["resource"], "https://mcp.example.com/mcp");
@@ -843,14 +851,7 @@ config = {{ static = {{ env = "test" }} }}
     assert_eq!(blocked["findings"][0]["detector"], "keyword.match");
     assert!(find("auth", "denied").is_some(), "a refused request is audited: {lines:?}");
     // The same events feed the Prometheus metrics, behind the same credentials.
-    let metrics = |key: &str| {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(&host).expect("connect");
-        write!(stream, "GET /metrics HTTP/1.1\r\nHost: {host}\r\n{key}Connection: close\r\n\r\n").expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
-        response
-    };
+    let metrics = |key: &str| raw_get(&host, "/metrics", key);
     assert!(metrics("").starts_with("HTTP/1.1 401"));
     let text = metrics(&format!("Authorization: Bearer {API_KEY}\r\n"));
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
