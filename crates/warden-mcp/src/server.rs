@@ -272,8 +272,9 @@ pub async fn serve_http(
     axum::serve(listener, app).await
 }
 
-fn now_unix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+/// Seconds since the Unix epoch (what auth plugins get as `now-unix`).
+pub fn now_unix() -> u64 {
+    crate::audit::now_ms() / 1000
 }
 
 /// Every HTTP request (initialize, ping, tools/list included) must pass the auth

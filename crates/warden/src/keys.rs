@@ -73,10 +73,6 @@ fn save(path: &Path, file: &KeysFile) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
 }
 
-fn now_unix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
 /// What `keys create` asks for.
 pub struct NewKey {
     pub id: String,
@@ -103,7 +99,7 @@ pub fn create(path: &Path, new: NewKey) -> Result<String> {
         sha256: hex::encode(Sha256::digest(key.as_bytes())),
         project: new.project,
         scopes: (!new.scopes.is_empty()).then_some(new.scopes),
-        expires_at: new.expires_in_days.map(|d| now_unix() + d * 86_400),
+        expires_at: new.expires_in_days.map(|d| warden_mcp::server::now_unix() + d * 86_400),
         disabled: false,
     });
     save(path, &file)?;
@@ -120,7 +116,7 @@ pub fn revoke(path: &Path, id: &str) -> Result<()> {
 
 /// One line per key: id, state, project, scopes, expiry. Never the hash.
 pub fn list(path: &Path) -> Result<Vec<String>> {
-    let now = now_unix();
+    let now = warden_mcp::server::now_unix();
     Ok(load(path)?
         .keys
         .iter()
