@@ -3,6 +3,7 @@
 mod builtins;
 mod check;
 mod keys;
+mod plugin_build;
 mod plugin_cmd;
 mod scan;
 mod setup;
@@ -49,7 +50,8 @@ enum Command {
         #[command(subcommand)]
         command: ToolsCommand,
     },
-    /// Inspect plugin components.
+    /// Plugins: create a project (new), build it into a component (build), run a
+    /// guardrail over test cases (test), show what a component is and asks for (inspect).
     Plugin {
         #[command(subcommand)]
         command: plugin_cmd::PluginCommand,
