@@ -20,6 +20,7 @@ pub mod plugin_config;
 pub mod provider;
 pub mod registry;
 pub mod scope;
+pub mod stats;
 pub mod verdict;
 
 pub use chain::{ChainEntry, ChainOutcome, GuardrailChain, RestoreToken};
@@ -29,5 +30,6 @@ pub use provider::{
     AuditEvent, AuthError, AuthProvider, AuthRequest, FailureKind, Guardrail, Outcome, PluginInfo, ProviderError,
     Stage, Stages, TelemetrySink, Transport,
 };
+pub use stats::{PluginCounters, PluginMetrics};
 pub use registry::{PluginLoader, Provider, Registry, RegistryError};
 pub use verdict::{Action, CallContext, Finding, Principal, Redaction, Span, Verdict};

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use warden_core::config::SandboxConfig;
+use warden_core::{PluginCounters, PluginMetrics};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -38,6 +39,8 @@ pub(crate) struct HostInner {
     pub(crate) linker: Linker<HostState>,
     pub(crate) cache: Option<Cache>,
     pub(crate) config: SandboxConfig,
+    /// Per plugin name, the counters every instance and reload of it adds to.
+    pub(crate) counters: std::sync::Mutex<std::collections::BTreeMap<String, Arc<PluginCounters>>>,
 }
 
 impl Host {
@@ -52,7 +55,7 @@ impl Host {
         let cache_dir = config.cache.then(|| config.cache_dir.clone().or_else(default_cache_dir)).flatten();
         let cache = cache_dir.as_deref().and_then(|dir| Cache::open(dir, &engine));
         spawn_epoch_ticker(&engine);
-        Ok(Host { inner: Arc::new(HostInner { engine, linker, cache, config }) })
+        Ok(Host { inner: Arc::new(HostInner { engine, linker, cache, config, counters: Default::default() }) })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -61,6 +64,20 @@ impl Host {
 
     pub fn config(&self) -> &SandboxConfig {
         &self.inner.config
+    }
+
+    /// The counters of the plugin called `name` (created on first use). Plugins
+    /// loaded again under the same name (an auth reload) keep adding to them.
+    pub(crate) fn counters_for(&self, name: &str) -> Arc<PluginCounters> {
+        let mut all = self.inner.counters.lock().unwrap_or_else(|p| p.into_inner());
+        all.entry(name.to_string()).or_default().clone()
+    }
+
+    /// What every plugin loaded in this host has done, by name: calls, failures by
+    /// kind (traps, fuel, deadlines…), fuel burnt and time inside the sandbox.
+    pub fn plugin_metrics(&self) -> Vec<PluginMetrics> {
+        let all = self.inner.counters.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter().map(|(name, c)| c.snapshot(name)).collect()
     }
 
     /// Where precompiled components are kept, if the cache is in use.

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
-use warden_core::{FailureKind, Isolation, Limits, PluginKind, PluginSpec, ProviderError};
+use warden_core::{FailureKind, Isolation, Limits, PluginCounters, PluginKind, PluginSpec, ProviderError};
 use wasmtime::component::Component;
 use wasmtime::{Store, Trap};
 
@@ -85,6 +85,8 @@ pub struct Plugin {
     idle: Mutex<Vec<Instance>>,
     permits: Semaphore,
     counters: Counters,
+    /// The same events, summed per plugin name across reloads, for metrics.
+    totals: Arc<PluginCounters>,
     /// The granted output file (`grants.stdout`), shared by every instance.
     stdout: Option<wasmtime_wasi::cli::OutputFile>,
 }
@@ -158,6 +160,7 @@ impl Plugin {
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(spec.limits.max_instances as usize),
             counters: Counters::default(),
+            totals: host.counters_for(&spec.name),
             stdout: spec.grants.stdout.as_deref().map(|p| open_output(&spec.name, p)).transpose()?,
         })
     }
@@ -215,12 +218,14 @@ impl Plugin {
             .await
             .map_err(|_| self.error(FailureKind::Unavailable, "plugin is shutting down"))?;
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let mut instance = match self.take_idle() {
             Some(i) => i,
             None => match self.fresh_instance().await {
                 Ok(i) => i,
                 Err(e) => {
                     self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                    self.totals.record_call(started.elapsed(), 0, Some(e.kind));
                     return Err(e);
                 }
             },
@@ -229,9 +234,11 @@ impl Plugin {
         let deadline = Duration::from_millis(self.spec.limits.deadline_ms);
         let outcome = tokio::time::timeout(deadline + TIMEOUT_GRACE, f(&mut instance)).await;
         let left = instance.store.get_fuel().unwrap_or(0);
-        self.counters.fuel_consumed.fetch_add(self.spec.limits.fuel.saturating_sub(left), Ordering::Relaxed);
+        let fuel = self.spec.limits.fuel.saturating_sub(left);
+        self.counters.fuel_consumed.fetch_add(fuel, Ordering::Relaxed);
         let error = match outcome {
             Ok(Ok(r)) => {
+                self.totals.record_call(started.elapsed(), fuel, None);
                 if self.spec.isolation == Isolation::Pooled {
                     self.put_back(instance);
                 }
@@ -244,6 +251,7 @@ impl Plugin {
             ),
         };
         self.counters.failures.fetch_add(1, Ordering::Relaxed);
+        self.totals.record_call(started.elapsed(), fuel, Some(error.kind));
         tracing::warn!(plugin = %self.name, error = %error, "plugin call failed; instance discarded");
         Err(error)
     }
@@ -256,6 +264,7 @@ impl Plugin {
             return Ok(());
         }
         self.counters.failures.fetch_add(1, Ordering::Relaxed);
+        self.totals.record_failure(FailureKind::OutputTooLarge);
         Err(self.error(
             FailureKind::OutputTooLarge,
             format!("returned {} KiB, more than the {} KiB allowed", size >> 10, cap >> 10),
@@ -293,6 +302,7 @@ impl Plugin {
         store.limiter(|s| &mut s.limiter);
         self.arm(&mut store)?;
         self.counters.instantiations.fetch_add(1, Ordering::Relaxed);
+        self.totals.record_instantiation();
         let bindings = match &self.pre {
             Pre::Guardrail(pre) => pre.instantiate_async(&mut store).await.map(Bindings::Guardrail),
             Pre::Auth(pre) => pre.instantiate_async(&mut store).await.map(Bindings::Auth),

@@ -39,14 +39,20 @@ pub struct Chains {
     pub telemetry: Vec<Arc<dyn TelemetrySink>>,
 }
 
+/// Reads the plugin host's per-plugin counters.
+pub type PluginMetricsSource = Arc<dyn Fn() -> Vec<warden_core::PluginMetrics> + Send + Sync>;
+
 /// How the gateway names and vets upstream tools.
 #[derive(Default)]
 pub struct Settings {
     pub prefix: ToolPrefix,
     /// Authorization rules on top of the principals' scopes.
     pub rules: Vec<Rule>,
-    /// Export traces over OTLP/HTTP (from the `OTEL_*` environment).
+    /// Export traces, metrics and logs over OTLP/HTTP (from the `OTEL_*` environment).
     pub otlp: Option<crate::otel::OtlpConfig>,
+    /// The plugin host's per-plugin counters (calls, failures by kind, fuel, time),
+    /// for `/metrics` and the OTLP metrics.
+    pub plugin_metrics: Option<PluginMetricsSource>,
     /// Guardrail chains of the servers that set their own (by server name); the
     /// others use the gateway's.
     pub per_server: HashMap<String, Chains>,
@@ -118,6 +124,7 @@ pub struct Gateway {
     audit: Audit,
     otlp: Option<crate::otel::Otlp>,
     metrics: crate::metrics::Metrics,
+    plugin_metrics: Option<PluginMetricsSource>,
     prefix: ToolPrefix,
     rules: Vec<Rule>,
     per_server: HashMap<String, Chains>,
@@ -143,6 +150,7 @@ impl Gateway {
             auth: std::sync::RwLock::new(chains.auth.clone()),
             audit: Audit::start(chains.telemetry.clone()),
             metrics: Default::default(),
+            plugin_metrics: settings.plugin_metrics,
             otlp: settings.otlp.map(crate::otel::Otlp::start),
             chains,
             prefix: settings.prefix,
@@ -155,6 +163,10 @@ impl Gateway {
             clients: std::sync::Mutex::new(Vec::new()),
             subscribers: std::sync::Mutex::new(HashMap::new()),
         });
+        if let Some(otlp) = &gw.otlp {
+            let weak = Arc::downgrade(&gw);
+            otlp.start_metrics(move || weak.upgrade().map(|gw| gw.metrics_snapshot()));
+        }
         gw.refresh().await;
         let weak = Arc::downgrade(&gw);
         tokio::spawn(async move {
@@ -566,9 +578,15 @@ impl Gateway {
         }
     }
 
+    /// The gateway's and the plugins' counters now.
+    pub fn metrics_snapshot(&self) -> crate::metrics::Snapshot {
+        let plugins = self.plugin_metrics.as_ref().map(|read| read()).unwrap_or_default();
+        self.metrics.snapshot(&self.audit.stats, plugins)
+    }
+
     /// Prometheus exposition of the gateway's metrics.
     pub fn metrics_text(&self) -> String {
-        self.metrics.render(&self.audit.stats)
+        self.metrics_snapshot().prometheus()
     }
 
     /// The audit pipeline's counters.

@@ -23,7 +23,7 @@ pub mod pins;
 pub mod server;
 pub mod upstream;
 
-pub use gateway::{Chains, Gateway, Settings};
+pub use gateway::{Chains, Gateway, PluginMetricsSource, Settings};
 pub use upstream::{Transport, UpstreamSpec};
 
 /// Make ring the process-wide TLS crypto provider (HTTPS upstreams). Call once at

@@ -1,22 +1,17 @@
-//! Prometheus metrics (`/metrics`, text exposition format 0.0.4), fed by the same
-//! per-stage events as the audit pipeline: calls by stage and outcome, findings by
-//! detector, stage latency histograms, and the audit queue's counters. Labels are
-//! operator-controlled names only (server, tool, stage, detector), never payloads.
+//! The gateway's metrics, fed by the same per-stage events as the audit pipeline:
+//! calls by stage and outcome, findings by detector, stage latency histograms, the
+//! audit queue's counters, and per plugin (from the host) calls, failures by kind
+//! (traps, fuel, deadlines…), fuel burnt and time in the sandbox. One [`Snapshot`]
+//! is rendered two ways: Prometheus text on `/metrics` ([`Snapshot::prometheus`])
+//! and OTLP metrics pushed by [`crate::otel`]. Labels are operator-controlled names
+//! only (server, tool, stage, detector, plugin), never payloads.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
-
-/// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: &[f64] = &[0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0];
-
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
+use warden_core::stats::{Histogram, LATENCY_BUCKETS};
+use warden_core::PluginMetrics;
 
 #[derive(Default)]
 struct Inner {
@@ -28,10 +23,24 @@ struct Inner {
     latency: BTreeMap<String, Histogram>,
 }
 
-/// The gateway's metrics.
+/// The gateway's own counters.
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+}
+
+/// Everything exported, read at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// ((stage, server, tool, outcome), count)
+    pub events: Vec<((String, String, String, String), u64)>,
+    /// ((stage, detector), count)
+    pub findings: Vec<((String, String), u64)>,
+    /// (stage, latency)
+    pub latency: Vec<(String, Histogram)>,
+    pub plugins: Vec<PluginMetrics>,
+    /// (name, help, value) of the audit pipeline's counters.
+    pub audit: Vec<(&'static str, &'static str, u64)>,
 }
 
 impl Metrics {
@@ -44,24 +53,37 @@ impl Metrics {
         for f in &event.findings {
             *m.findings.entry((event.stage.clone(), f.detector.clone())).or_default() += 1;
         }
-        let seconds = event.duration_us as f64 / 1e6;
-        let h = m.latency.entry(event.stage.clone()).or_default();
-        h.count += 1;
-        h.sum += seconds;
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                h.counts[i] += 1;
-            }
-        }
+        m.latency.entry(event.stage.clone()).or_default().observe(event.duration_us as f64 / 1e6);
     }
 
-    /// The exposition text.
-    pub fn render(&self, audit: &crate::audit::AuditStats) -> String {
+    /// The counters now, with the audit pipeline's and the plugins'.
+    pub fn snapshot(&self, audit: &crate::audit::AuditStats, plugins: Vec<PluginMetrics>) -> Snapshot {
+        let (events, findings, latency) = match self.inner.lock() {
+            Ok(m) => (
+                m.events.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                m.findings.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                m.latency.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ),
+            Err(_) => Default::default(),
+        };
+        let audit = vec![
+            ("warden_audit_events_total", "Audit events queued for telemetry sinks.", &audit.recorded),
+            ("warden_audit_events_dropped_total", "Audit events dropped because the queue was full.", &audit.dropped),
+            ("warden_audit_export_failures_total", "Batches a telemetry sink failed to export.", &audit.export_failures),
+        ]
+        .into_iter()
+        .map(|(name, help, v)| (name, help, v.load(Ordering::Relaxed)))
+        .collect();
+        Snapshot { events, findings, latency, plugins, audit }
+    }
+}
+
+impl Snapshot {
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn prometheus(&self) -> String {
         let mut out = String::new();
-        let Ok(m) = self.inner.lock() else { return out };
-        out.push_str("# HELP warden_stage_events_total Stages of requests handled, by outcome.\n");
-        out.push_str("# TYPE warden_stage_events_total counter\n");
-        for ((stage, server, tool, outcome), n) in &m.events {
+        header(&mut out, "warden_stage_events_total", "counter", "Stages of requests handled, by outcome.");
+        for ((stage, server, tool, outcome), n) in &self.events {
             let _ = writeln!(
                 out,
                 "warden_stage_events_total{{stage=\"{}\",server=\"{}\",tool=\"{}\",outcome=\"{}\"}} {n}",
@@ -71,37 +93,72 @@ impl Metrics {
                 esc(outcome)
             );
         }
-        out.push_str("# HELP warden_findings_total Guardrail findings, by detector.\n");
-        out.push_str("# TYPE warden_findings_total counter\n");
-        for ((stage, detector), n) in &m.findings {
+        header(&mut out, "warden_findings_total", "counter", "Guardrail findings, by detector.");
+        for ((stage, detector), n) in &self.findings {
             let _ =
                 writeln!(out, "warden_findings_total{{stage=\"{}\",detector=\"{}\"}} {n}", esc(stage), esc(detector));
         }
-        out.push_str("# HELP warden_stage_duration_seconds Time spent per stage.\n");
-        out.push_str("# TYPE warden_stage_duration_seconds histogram\n");
-        for (stage, h) in &m.latency {
-            let stage = esc(stage);
-            for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(out, "warden_stage_duration_seconds_bucket{{stage=\"{stage}\",le=\"{bound}\"}} {n}");
-            }
-            let _ = writeln!(out, "warden_stage_duration_seconds_bucket{{stage=\"{stage}\",le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "warden_stage_duration_seconds_sum{{stage=\"{stage}\"}} {}", h.sum);
-            let _ = writeln!(out, "warden_stage_duration_seconds_count{{stage=\"{stage}\"}} {}", h.count);
+        header(&mut out, "warden_stage_duration_seconds", "histogram", "Time spent per stage.");
+        for (stage, h) in &self.latency {
+            histogram(&mut out, "warden_stage_duration_seconds", &format!("stage=\"{}\"", esc(stage)), h);
         }
-        for (name, help, value) in [
-            ("warden_audit_events_total", "Audit events queued for telemetry sinks.", &audit.recorded),
-            ("warden_audit_events_dropped_total", "Audit events dropped because the queue was full.", &audit.dropped),
-            (
-                "warden_audit_export_failures_total",
-                "Batches a telemetry sink failed to export.",
-                &audit.export_failures,
-            ),
-        ] {
+        for (name, help, value) in &self.audit {
+            header(&mut out, name, "counter", help);
+            let _ = writeln!(out, "{name} {value}");
+        }
+        header(&mut out, "warden_plugin_calls_total", "counter", "Calls into each plugin's sandbox.");
+        for p in &self.plugins {
+            let _ = writeln!(out, "warden_plugin_calls_total{{plugin=\"{}\"}} {}", esc(&p.plugin), p.calls);
+        }
+        header(
+            &mut out,
+            "warden_plugin_failures_total",
+            "counter",
+            "Failed plugin calls, by kind (trap, out_of_fuel, deadline, resource_limit, ...).",
+        );
+        for p in &self.plugins {
+            for (kind, n) in &p.failures {
+                let _ = writeln!(
+                    out,
+                    "warden_plugin_failures_total{{plugin=\"{}\",kind=\"{}\"}} {n}",
+                    esc(&p.plugin),
+                    kind.label()
+                );
+            }
+        }
+        header(&mut out, "warden_plugin_fuel_consumed_total", "counter", "Fuel (wasm work units) burnt by each plugin.");
+        for p in &self.plugins {
             let _ =
-                writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+                writeln!(out, "warden_plugin_fuel_consumed_total{{plugin=\"{}\"}} {}", esc(&p.plugin), p.fuel_consumed);
+        }
+        header(&mut out, "warden_plugin_instantiations_total", "counter", "Sandbox instances created per plugin.");
+        for p in &self.plugins {
+            let _ = writeln!(
+                out,
+                "warden_plugin_instantiations_total{{plugin=\"{}\"}} {}",
+                esc(&p.plugin),
+                p.instantiations
+            );
+        }
+        header(&mut out, "warden_plugin_duration_seconds", "histogram", "Time per call inside each plugin's sandbox.");
+        for p in &self.plugins {
+            histogram(&mut out, "warden_plugin_duration_seconds", &format!("plugin=\"{}\"", esc(&p.plugin)), &p.latency);
         }
         out
     }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn histogram(out: &mut String, name: &str, labels: &str, h: &Histogram) {
+    for (bound, n) in LATENCY_BUCKETS.iter().zip(h.cumulative()) {
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {n}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+    let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum_seconds);
+    let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
 }
 
 /// Escape a label value (backslash, quote, newline).
@@ -130,7 +187,7 @@ mod tests {
         };
         m.observe(&event);
         m.observe(&event);
-        let text = m.render(&Default::default());
+        let text = m.snapshot(&Default::default(), Vec::new()).prometheus();
         assert!(
             text.contains(
                 r#"warden_stage_events_total{stage="input",server="demo",tool="ec\"ho",outcome="blocked"} 2"#

@@ -3,6 +3,7 @@
 mod builtins;
 mod check;
 mod keys;
+mod logging;
 mod plugin_build;
 mod plugin_cmd;
 mod scan;
@@ -128,7 +129,7 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -161,18 +162,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr (stdout carries MCP in `--stdio` mode), filtered by `RUST_LOG`.
-fn init_logging() {
-    use std::io::IsTerminal;
-    // rmcp logs every session at info; keep it to warnings unless RUST_LOG asks.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-}
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let mut config = setup::load_config(args.config.config.as_deref())?;
@@ -193,7 +182,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     }
     let host = setup::host(&config)?;
     let registry = setup::registry(&config, host.clone()).await?;
-    let gateway = setup::gateway(&config, &registry).await?;
+    let gateway = setup::gateway(&config, &registry, Some(&host)).await?;
     setup::reload_auth_on_change(config.clone(), host, gateway.clone());
     if args.stdio {
         tracing::info!("serving MCP on stdio");

@@ -103,8 +103,13 @@ pub fn reload_auth_on_change(config: Config, host: Host, gateway: std::sync::Arc
     });
 }
 
-/// Start the upstreams and build the gateway with the configured chains.
-pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::Arc<warden_mcp::Gateway>> {
+/// Start the upstreams and build the gateway with the configured chains; `host`
+/// (the one the plugins were loaded in) feeds the per-plugin metrics.
+pub async fn gateway(
+    config: &Config,
+    registry: &Registry,
+    host: Option<&Host>,
+) -> Result<std::sync::Arc<warden_mcp::Gateway>> {
     let chains = warden_mcp::Chains {
         auth: registry.auth_chain(&config.gateway.auth)?,
         input: registry.chain(&config.gateway.input)?,
@@ -131,6 +136,9 @@ pub async fn gateway(config: &Config, registry: &Registry) -> Result<std::sync::
         rules: config.gateway.rules.clone(),
         pins,
         otlp: warden_mcp::otel::OtlpConfig::from_env(|k| std::env::var(k).ok()),
+        plugin_metrics: host.cloned().map(|host| -> warden_mcp::PluginMetricsSource {
+            std::sync::Arc::new(move || host.plugin_metrics())
+        }),
         per_server,
     };
     Ok(warden_mcp::Gateway::start(upstream_specs(config), chains, settings).await)

@@ -858,6 +858,17 @@ config = {{ static = {{ env = "test" }} }}
     assert!(text.contains(r#"warden_findings_total{stage="input",detector="keyword.match"} 1"#), "{text}");
     assert!(text.contains(r#"warden_stage_events_total{stage="call",server="demo",tool="echo",outcome="allowed"} 1"#));
     assert!(text.contains("warden_stage_duration_seconds_bucket{stage=\"output\",le=\"+Inf\"} 1"), "{text}");
+    // Per plugin, from the sandbox host: calls, fuel, time.
+    assert!(text.contains(r#"warden_plugin_calls_total{plugin="keyword"} 2"#), "{text}");
+    assert!(text.contains(r#"warden_plugin_calls_total{plugin="apikey"}"#), "{text}");
+    let fuel = text
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"warden_plugin_fuel_consumed_total{plugin="keyword"} "#))
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("fuel counter");
+    assert!(fuel > 0, "the guardrail burnt fuel");
+    assert!(text.contains(r#"warden_plugin_duration_seconds_count{plugin="keyword"} 2"#), "{text}");
+    assert!(!text.contains("warden_plugin_failures_total{"), "no plugin failed: {text}");
 
     let raw = std::fs::read_to_string(&audit).expect("audit file");
     assert!(!raw.contains("launch codes") && !raw.contains("hello") && !raw.contains("wdn_"), "no payloads or keys");
@@ -1023,7 +1034,7 @@ fn otlp_receiver() -> (u16, Received) {
 }
 
 #[tokio::test]
-async fn traces_reach_an_otlp_collector_with_stage_spans_and_no_payloads() {
+async fn traces_logs_and_metrics_reach_an_otlp_collector_with_no_payloads() {
     let (port, seen) = otlp_receiver();
     let endpoint = format!("http://127.0.0.1:{port}");
     let gw = Gateway::start_env(
@@ -1047,6 +1058,7 @@ config = { words = ["launch codes"] }
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
             ("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-key=sekret42"),
             ("OTEL_SERVICE_NAME", "warden-test"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "300"),
         ],
     );
     let client = gw.client().await;
@@ -1054,23 +1066,47 @@ config = { words = ["launch codes"] }
     let r = call(client.peer(), "demo__echo", json!({"message": "the launch codes are 0000"})).await;
     assert_eq!(r.is_error, Some(true));
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let spans: Vec<Value> = loop {
-        let spans: Vec<Value> = seen
-            .lock()
+    // Each signal goes to its own path; wait for all three.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let bodies = |path: &str| -> Vec<Value> {
+        seen.lock()
             .expect("lock")
             .iter()
+            .filter(|(head, _)| head.starts_with(&format!("POST {path} ")))
             .filter_map(|(_, body)| serde_json::from_str::<Value>(body).ok())
+            .collect()
+    };
+    let (spans, logs, metrics) = loop {
+        let spans: Vec<Value> = bodies("/v1/traces")
+            .iter()
             .flat_map(|v| v["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array().cloned().unwrap_or_default())
             .collect();
-        if spans.iter().filter(|s| s["name"] == "tools/call echo").count() >= 2 || Instant::now() > deadline {
-            break spans;
+        let logs: Vec<Value> = bodies("/v1/logs")
+            .iter()
+            .flat_map(|v| v["resourceLogs"][0]["scopeLogs"][0]["logRecords"].as_array().cloned().unwrap_or_default())
+            .collect();
+        // The last metrics export is the most complete (counters are cumulative).
+        let metrics: Vec<Value> = bodies("/v1/metrics")
+            .last()
+            .and_then(|v| v["resourceMetrics"][0]["scopeMetrics"][0]["metrics"].as_array().cloned())
+            .unwrap_or_default();
+        let plugin_calls = metrics.iter().any(|m| m["name"] == "warden.plugin.calls" && m.to_string().contains("keyword"));
+        let done = spans.iter().filter(|s| s["name"] == "tools/call echo").count() >= 2
+            && logs.iter().any(|l| l["severityText"] == "WARN" && l.to_string().contains("keyword.match"))
+            && plugin_calls;
+        if done || Instant::now() > deadline {
+            break (spans, logs, metrics);
         }
         std::thread::sleep(Duration::from_millis(100));
     };
     let requests = seen.lock().expect("lock").clone();
-    assert!(requests.iter().all(|(head, _)| head.starts_with("POST /v1/traces ")), "{requests:?}");
-    assert!(requests.iter().all(|(head, _)| head.to_ascii_lowercase().contains("x-collector-key: sekret42")));
+    for (head, _) in &requests {
+        assert!(
+            ["POST /v1/traces ", "POST /v1/logs ", "POST /v1/metrics "].iter().any(|p| head.starts_with(p)),
+            "{head}"
+        );
+        assert!(head.to_ascii_lowercase().contains("x-collector-key: sekret42"), "{head}");
+    }
     assert!(requests[0].1.contains(r#""service.name""#) && requests[0].1.contains("warden-test"));
     let named = |name: &str| spans.iter().filter(|s| s["name"] == name).collect::<Vec<_>>();
     let roots = named("tools/call echo");
@@ -1087,8 +1123,39 @@ config = { words = ["launch codes"] }
     let attrs = |s: &Value| s["attributes"].to_string();
     let blocked = named("warden.input").into_iter().find(|s| attrs(s).contains("keyword.match")).expect("the block");
     assert!(attrs(blocked).contains(r#""blocked""#) && attrs(blocked).contains(r#""demo""#), "{blocked}");
+
+    // Logs: the audit record of the block, in the block's span.
+    let audit = logs
+        .iter()
+        .find(|l| attrs(l).contains("warden.audit") && attrs(l).contains("keyword.match"))
+        .unwrap_or_else(|| panic!("no audit log of the block: {logs:?}"));
+    assert_eq!(audit["severityText"], "WARN");
+    assert_eq!((&audit["traceId"], &audit["spanId"]), (&blocked["traceId"], &blocked["spanId"]));
+    assert_eq!(audit["body"]["stringValue"], "input demo/echo: blocked");
+    // And the gateway's own log lines (here: where it listens), tagged with their module.
+    let own = logs.iter().find(|l| attrs(l).contains("code.namespace")).unwrap_or_else(|| panic!("{logs:?}"));
+    assert!(own["severityNumber"].as_i64().is_some_and(|n| n >= 9), "{own}");
+
+    // Metrics: the stage counters and the plugin's sandbox counters.
+    let metric = |name: &str| {
+        metrics.iter().find(|m| m["name"] == name).unwrap_or_else(|| panic!("no {name}: {metrics:?}")).to_string()
+    };
+    let events = metrics.iter().find(|m| m["name"] == "warden.stage.events").expect("stage events");
+    let blocked_inputs = events["sum"]["dataPoints"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .find(|p| attrs(p).contains(r#""input""#) && attrs(p).contains(r#""blocked""#))
+        .unwrap_or_else(|| panic!("no blocked input point: {events}"));
+    assert_eq!(blocked_inputs["asInt"], "1");
+    assert_eq!(events["sum"]["aggregationTemporality"], 2, "cumulative");
+    assert!(metric("warden.findings").contains("keyword.match"));
+    assert!(metric("warden.plugin.calls").contains("keyword"));
+    assert!(metric("warden.plugin.fuel").contains("keyword"));
+    assert!(metric("warden.plugin.duration").contains("explicitBounds"));
+
     let all = requests.iter().map(|(_, b)| b.as_str()).collect::<String>();
-    assert!(!all.contains("launch codes") && !all.contains("hello"), "no payloads in traces");
+    assert!(!all.contains("launch codes") && !all.contains("hello"), "no payloads in any signal");
     let log = gw.log.lock().expect("log lock").join("\n");
     assert!(!log.contains("sekret42"), "the collector key is never logged");
 }
