@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
-use warden_core::stats::{Histogram, LATENCY_BUCKETS};
 use warden_core::PluginMetrics;
+use warden_core::stats::{Histogram, LATENCY_BUCKETS};
 
 #[derive(Default)]
 struct Inner {
@@ -69,7 +69,11 @@ impl Metrics {
         let audit = vec![
             ("warden_audit_events_total", "Audit events queued for telemetry sinks.", &audit.recorded),
             ("warden_audit_events_dropped_total", "Audit events dropped because the queue was full.", &audit.dropped),
-            ("warden_audit_export_failures_total", "Batches a telemetry sink failed to export.", &audit.export_failures),
+            (
+                "warden_audit_export_failures_total",
+                "Batches a telemetry sink failed to export.",
+                &audit.export_failures,
+            ),
         ]
         .into_iter()
         .map(|(name, help, v)| (name, help, v.load(Ordering::Relaxed)))
@@ -126,7 +130,12 @@ impl Snapshot {
                 );
             }
         }
-        header(&mut out, "warden_plugin_fuel_consumed_total", "counter", "Fuel (wasm work units) burnt by each plugin.");
+        header(
+            &mut out,
+            "warden_plugin_fuel_consumed_total",
+            "counter",
+            "Fuel (wasm work units) burnt by each plugin.",
+        );
         for p in &self.plugins {
             let _ =
                 writeln!(out, "warden_plugin_fuel_consumed_total{{plugin=\"{}\"}} {}", esc(&p.plugin), p.fuel_consumed);
@@ -142,7 +151,12 @@ impl Snapshot {
         }
         header(&mut out, "warden_plugin_duration_seconds", "histogram", "Time per call inside each plugin's sandbox.");
         for p in &self.plugins {
-            histogram(&mut out, "warden_plugin_duration_seconds", &format!("plugin=\"{}\"", esc(&p.plugin)), &p.latency);
+            histogram(
+                &mut out,
+                "warden_plugin_duration_seconds",
+                &format!("plugin=\"{}\"", esc(&p.plugin)),
+                &p.latency,
+            );
         }
         out
     }

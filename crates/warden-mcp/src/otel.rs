@@ -218,18 +218,30 @@ impl Otlp {
         let spans = config.traces.clone().map(|endpoint| {
             let (tx, rx) = mpsc::channel::<AuditEvent>(QUEUE);
             let counters = stats.clone();
-            tokio::spawn(export_batches(rx, endpoint, stats.clone(), move |batch: &[AuditEvent]| {
-                counters.spans.fetch_add(batch.len() as u64, Ordering::Relaxed);
-            }, move |batch| traces_request(&service, &salt, batch)));
+            tokio::spawn(export_batches(
+                rx,
+                endpoint,
+                stats.clone(),
+                move |batch: &[AuditEvent]| {
+                    counters.spans.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                },
+                move |batch| traces_request(&service, &salt, batch),
+            ));
             tx
         });
         let service = config.service_name.clone();
         let logs = config.logs.clone().map(|endpoint| {
             let (tx, rx) = mpsc::channel::<LogRecord>(QUEUE);
             let counters = stats.clone();
-            tokio::spawn(export_batches(rx, endpoint, stats.clone(), move |batch: &[LogRecord]| {
-                counters.logs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-            }, move |batch| logs_request(&service, batch)));
+            tokio::spawn(export_batches(
+                rx,
+                endpoint,
+                stats.clone(),
+                move |batch: &[LogRecord]| {
+                    counters.logs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                },
+                move |batch| logs_request(&service, batch),
+            ));
             if let Ok(mut queue) = LOG_QUEUE.write() {
                 *queue = Some((tx.clone(), stats.clone()));
                 LOGS_ON.store(true, Ordering::Relaxed);
@@ -243,7 +255,8 @@ impl Otlp {
     /// `None` once the gateway is gone, ending the task).
     pub fn start_metrics(&self, snapshot: impl Fn() -> Option<Snapshot> + Send + 'static) {
         let Some(endpoint) = self.config.metrics.clone() else { return };
-        let (service, interval, stats) = (self.config.service_name.clone(), self.config.metric_interval, self.stats.clone());
+        let (service, interval, stats) =
+            (self.config.service_name.clone(), self.config.metric_interval, self.stats.clone());
         let start_ns = now_ns();
         tokio::spawn(async move {
             let Some(client) = http_client() else { return };
@@ -435,7 +448,8 @@ fn traces_request(service: &str, salt: &[u8], events: &[AuditEvent]) -> Value {
             let end_ns = u128::from(e.timestamp_ms) * 1_000_000;
             let start_ns = end_ns.saturating_sub(u128::from(e.duration_us) * 1_000);
             let failed = matches!(e.outcome, Outcome::Failed);
-            let name = if e.stage == "request" { format!("tools/call {}", e.tool) } else { format!("warden.{}", e.stage) };
+            let name =
+                if e.stage == "request" { format!("tools/call {}", e.tool) } else { format!("warden.{}", e.stage) };
             json!({
                 "traceId": trace_id,
                 "spanId": span_id,
@@ -532,7 +546,12 @@ fn metrics_request(service: &str, s: &Snapshot, start_ns: u128, now_ns: u128) ->
                 .iter()
                 .map(|((stage, server, tool, outcome), n)| {
                     point(
-                        &[("warden.stage", stage), ("warden.server", server), ("warden.tool", tool), ("warden.outcome", outcome)],
+                        &[
+                            ("warden.stage", stage),
+                            ("warden.server", server),
+                            ("warden.tool", tool),
+                            ("warden.outcome", outcome),
+                        ],
                         *n,
                     )
                 })
@@ -542,7 +561,10 @@ fn metrics_request(service: &str, s: &Snapshot, start_ns: u128, now_ns: u128) ->
             "warden.findings",
             "{finding}",
             "Guardrail findings, by detector.",
-            s.findings.iter().map(|((stage, det), n)| point(&[("warden.stage", stage), ("warden.detector", det)], *n)).collect(),
+            s.findings
+                .iter()
+                .map(|((stage, det), n)| point(&[("warden.stage", stage), ("warden.detector", det)], *n))
+                .collect(),
         ),
         histogram(
             "warden.stage.duration",
@@ -561,7 +583,11 @@ fn metrics_request(service: &str, s: &Snapshot, start_ns: u128, now_ns: u128) ->
             "Failed plugin calls, by kind (trap, out_of_fuel, deadline, ...).",
             s.plugins
                 .iter()
-                .flat_map(|p| p.failures.iter().map(|(k, n)| point(&[("warden.plugin", &p.plugin), ("warden.failure", k.label())], *n)))
+                .flat_map(|p| {
+                    p.failures
+                        .iter()
+                        .map(|(k, n)| point(&[("warden.plugin", &p.plugin), ("warden.failure", k.label())], *n))
+                })
                 .collect(),
         ),
         sum(
@@ -697,7 +723,8 @@ mod tests {
         };
         let v = metrics_request("warden", &snapshot, 1, 2);
         let metrics = v["resourceMetrics"][0]["scopeMetrics"][0]["metrics"].as_array().expect("metrics").clone();
-        let named = |n: &str| metrics.iter().find(|m| m["name"] == n).unwrap_or_else(|| panic!("{n}: {metrics:?}")).clone();
+        let named =
+            |n: &str| metrics.iter().find(|m| m["name"] == n).unwrap_or_else(|| panic!("{n}: {metrics:?}")).clone();
         let events = named("warden.stage.events");
         assert_eq!(events["sum"]["aggregationTemporality"], 2);
         assert_eq!(events["sum"]["dataPoints"][0]["asInt"], "3");
