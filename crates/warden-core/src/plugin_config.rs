@@ -123,6 +123,10 @@ pub struct RawPluginSpec {
     /// A JSON file merged into `config` when the plugin is loaded (arrays are
     /// appended, e.g. the API keys `warden keys` manages); a missing file adds nothing.
     pub config_file: Option<std::path::PathBuf>,
+    /// Auth plugins only: a JWKS URL the host fetches (plugins have no network) and
+    /// whose `keys` it merges into `config` like `config_file`'s, refreshing them
+    /// periodically and when a token names an unknown key id.
+    pub jwks_url: Option<String>,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -173,6 +177,8 @@ pub struct PluginSpec {
     pub config: serde_json::Value,
     /// Merged into `config` at load time (see [`merge_config`]).
     pub config_file: Option<std::path::PathBuf>,
+    /// A JWKS whose `keys` are merged into `config` (auth plugins; see [`check_jwks_url`]).
+    pub jwks_url: Option<String>,
     pub limits: Limits,
     pub grants: Grants,
 }
@@ -209,6 +215,7 @@ impl PluginSpec {
             fallback: Fallback::Default,
             config: empty_object(),
             config_file: None,
+            jwks_url: None,
             limits: Limits::default(),
             grants: Grants::default(),
         }
@@ -298,6 +305,14 @@ pub fn validate_plugins(raw: &[RawPluginSpec]) -> Result<Vec<PluginSpec>, Config
                 err(&format!("grants.http_hosts[{j}]"), m);
             }
         }
+        if let Some(url) = &r.jwks_url {
+            if r.kind != PluginKind::Auth {
+                err("jwks_url", format!("only auth plugins take keys from a JWKS; this is a {} plugin", r.kind));
+            }
+            if let Err(m) = check_jwks_url(url) {
+                err("jwks_url", m);
+            }
+        }
         specs.push(PluginSpec {
             name: r.name.clone(),
             kind: r.kind,
@@ -307,6 +322,7 @@ pub fn validate_plugins(raw: &[RawPluginSpec]) -> Result<Vec<PluginSpec>, Config
             fallback,
             config: r.config.clone(),
             config_file: r.config_file.clone(),
+            jwks_url: r.jwks_url.clone(),
             limits: r.limits.clone(),
             grants: r.grants.clone(),
         });
@@ -362,6 +378,33 @@ fn check_host(h: &str) -> Result<(), String> {
         && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '[' || c == ']' || c == ':');
     let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok());
     if host_ok && port_ok { Ok(()) } else { Err(format!("{h:?} is not a host or host:port (no scheme, no path)")) }
+}
+
+/// A JWKS URL Warden may fetch: `https://`, or plain `http://` to a loopback host
+/// only (local identity providers, tests), since keys fetched in clear text over a
+/// network could be swapped on the way and would then admit forged tokens. No
+/// credentials in the URL. Errors never repeat the URL (its query may hold a secret).
+pub fn check_jwks_url(url: &str) -> Result<(), String> {
+    let (scheme, rest) = url.split_once("://").ok_or("is not a URL (expected https://HOST/PATH)")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("credentials in the URL are not supported".into());
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or("", |(h, _)| h),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    if host.is_empty() {
+        return Err("has no host".into());
+    }
+    let loopback =
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err("must use https (plain http only to a loopback host such as 127.0.0.1)".into()),
+        _ => Err(format!("unsupported scheme {:?}: use https", scheme.chars().take(16).collect::<String>())),
+    }
 }
 
 #[cfg(test)]
@@ -438,6 +481,47 @@ mod tests {
                 "plugins[2].source",
             ]
         );
+    }
+
+    #[test]
+    fn jwks_url_is_https_or_loopback_http_and_only_for_auth() {
+        for ok in [
+            "https://idp.example.com/.well-known/jwks.json",
+            "HTTPS://idp.example.com:8443/keys?tenant=a",
+            "http://127.0.0.1:8080/jwks.json",
+            "http://localhost/jwks",
+            "http://[::1]:9000/jwks",
+        ] {
+            assert_eq!(check_jwks_url(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("http://idp.example.com/jwks.json", "must use https"),
+            ("http://127.0.0.1.evil.example/jwks", "must use https"),
+            ("ftp://idp.example.com/jwks", "unsupported scheme"),
+            ("idp.example.com/jwks", "not a URL"),
+            ("https:///jwks", "no host"),
+            ("https://user:secret@idp.example.com/jwks", "credentials"),
+        ] {
+            let e = check_jwks_url(bad).expect_err(bad);
+            assert!(e.contains(why) && !e.contains("secret"), "{bad}: {e}");
+        }
+        let err = validate_plugins(&parse(
+            r#"
+            [[plugins]]
+            name = "jwt"
+            kind = "auth"
+            source = "builtin:auth-jwt"
+            jwks_url = "https://idp.example.com/jwks.json"
+            [[plugins]]
+            name = "kw"
+            kind = "guardrail"
+            source = "builtin:guard-keyword"
+            jwks_url = "http://idp.example.com/jwks.json"
+            "#,
+        ))
+        .expect_err("invalid");
+        let found: Vec<_> = err.0.iter().map(|e| (e.path.as_str(), e.message.contains("only auth"))).collect();
+        assert_eq!(found, [("plugins[1].jwks_url", true), ("plugins[1].jwks_url", false)]);
     }
 
     #[test]

@@ -14,10 +14,14 @@ pub async fn check(config: Option<&Path>, tool_prefix: Option<ToolPrefix>, offli
     if let Some(mode) = tool_prefix {
         config.gateway.tool_prefix = mode;
     }
-    let registry = setup::registry(&config, setup::host(&config)?).await?;
+    let jwks = crate::jwks::Jwks::fetch(&config.plugins).await?;
+    let registry = setup::registry_with(&config, setup::host(&config)?, &jwks).await?;
     let mut ok = true;
     for name in registry.names() {
         println!("ok       plugin {name}");
+    }
+    for (name, source) in jwks.sources() {
+        println!("ok       jwks {name}: {} key(s) from {}", source.keys().1.len(), source.url());
     }
     for p in &config.plugins {
         // A telemetry sink's only outputs are the ones granted: without one its

@@ -2,6 +2,7 @@
 
 mod builtins;
 mod check;
+mod jwks;
 mod keys;
 mod logging;
 mod plugin_build;
@@ -181,9 +182,11 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         tracing::warn!("no authentication configured (gateway.auth is empty): any local process can call tools");
     }
     let host = setup::host(&config)?;
-    let registry = setup::registry(&config, host.clone()).await?;
+    // Fetched once here and shared with every reload of the auth chain.
+    let jwks = jwks::Jwks::fetch(&config.plugins).await?;
+    let registry = setup::registry_with(&config, host.clone(), &jwks).await?;
     let gateway = setup::gateway(&config, &registry, Some(&host)).await?;
-    setup::reload_auth_on_change(config.clone(), host, gateway.clone());
+    setup::reload_auth_on_change(config.clone(), host, gateway.clone(), jwks);
     if args.stdio {
         tracing::info!("serving MCP on stdio");
         // The stdio caller is whoever launched this process; its credential is the

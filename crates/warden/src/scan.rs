@@ -103,7 +103,7 @@ async fn scan_one(chain: &GuardrailChain, stage: Stage, req: Line) -> Result<Val
 /// `warden scan`: load the config and its plugins, run the chosen chain over stdin.
 pub async fn command(config: Option<&std::path::Path>, direction: Direction) -> Result<ExitCode> {
     let config = crate::setup::load_config(config)?;
-    let registry = crate::setup::registry(&config, crate::setup::host(&config)?).await?;
+    let registry = crate::setup::guardrail_registry(&config, crate::setup::host(&config)?).await?;
     let names = match direction {
         Direction::Input => &config.gateway.input,
         Direction::Output => &config.gateway.output,

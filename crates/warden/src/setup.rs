@@ -9,6 +9,8 @@ use warden_core::config::Config;
 use warden_core::{PluginSpec, Registry};
 use warden_host::{Host, Loader};
 
+use crate::jwks::{Jwks, JwksLoader};
+
 /// Read and validate the config at `path`, or the embedded default.
 pub fn load_config(path: Option<&Path>) -> Result<Config> {
     let (text, origin) = match path {
@@ -42,10 +44,21 @@ pub fn host(config: &Config) -> Result<Host> {
     Host::new(config.sandbox.clone()).context("cannot start the plugin host")
 }
 
-/// Load every configured plugin (falling back to builtins where allowed).
-pub async fn registry(config: &Config, host: Host) -> Result<Registry> {
-    let loader = Loader::new(host, crate::builtins::all());
+/// Load every configured plugin (falling back to builtins where allowed), those
+/// with a `jwks_url` with the keys `jwks` holds and refreshes (`Jwks::fetch` first:
+/// a JWKS that cannot be fetched is an error there).
+pub async fn registry_with(config: &Config, host: Host, jwks: &Jwks) -> Result<Registry> {
+    let loader = JwksLoader::new(Loader::new(host, crate::builtins::all()), jwks);
     Registry::build(&with_config_files(&config.plugins)?, &loader).await.context("cannot load plugins")
+}
+
+/// Load the guardrail and telemetry plugins only: all `warden scan` needs, and no
+/// auth plugin means no JWKS to fetch (scan runs without a network).
+pub async fn guardrail_registry(config: &Config, host: Host) -> Result<Registry> {
+    let specs: Vec<PluginSpec> =
+        config.plugins.iter().filter(|p| p.kind != warden_core::PluginKind::Auth).cloned().collect();
+    let loader = Loader::new(host, crate::builtins::all());
+    Registry::build(&with_config_files(&specs)?, &loader).await.context("cannot load plugins")
 }
 
 /// The specs with each `config_file` merged into `config` (a missing file adds
@@ -67,8 +80,9 @@ pub fn with_config_files(specs: &[PluginSpec]) -> Result<Vec<PluginSpec>> {
 
 /// Rebuild the auth chain whenever a `config_file` of one of its plugins changes
 /// (e.g. `warden keys revoke`), so key changes apply without a restart. Polls
-/// modification times every second.
-pub fn reload_auth_on_change(config: Config, host: Host, gateway: std::sync::Arc<warden_mcp::Gateway>) {
+/// modification times every second. Plugins with a `jwks_url` keep the keys `jwks`
+/// holds (they refresh those themselves).
+pub fn reload_auth_on_change(config: Config, host: Host, gateway: std::sync::Arc<warden_mcp::Gateway>, jwks: Jwks) {
     let auth: Vec<PluginSpec> =
         config.plugins.iter().filter(|p| config.gateway.auth.contains(&p.name)).cloned().collect();
     let files: Vec<std::path::PathBuf> = auth.iter().filter_map(|p| p.config_file.clone()).collect();
@@ -86,7 +100,7 @@ pub fn reload_auth_on_change(config: Config, host: Host, gateway: std::sync::Arc
             }
             seen = now;
             let rebuilt = async {
-                let loader = Loader::new(host.clone(), crate::builtins::all());
+                let loader = JwksLoader::new(Loader::new(host.clone(), crate::builtins::all()), &jwks);
                 let registry = Registry::build(&with_config_files(&auth)?, &loader).await?;
                 anyhow::Ok(registry.auth_chain(&config.gateway.auth)?)
             };

@@ -246,3 +246,40 @@ config = {{ words = ["x"] }}
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("sha256 mismatch"), "{err}");
 }
+
+#[test]
+fn check_reports_a_jwks_url_it_cannot_fetch() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = closed.local_addr().expect("addr");
+    drop(closed);
+    let config = write_config(
+        "check-jwks-down.toml",
+        &format!(
+            r#"
+[gateway]
+auth = ["jwt"]
+[[plugins]]
+name = "jwt"
+kind = "auth"
+source = "builtin:auth-jwt"
+jwks_url = "http://{addr}/jwks.json?tenant=secret-tenant"
+config = {{ issuer = "https://login.example.com", audience = "warden" }}
+"#
+        ),
+    );
+    let o = warden(&["check", "--offline", "--config", config.to_str().expect("utf-8")]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("plugin jwt: cannot fetch its JWKS (jwks_url http://{addr}/jwks.json?…)")), "{err}");
+    assert!(!err.contains("secret-tenant"), "the URL's query is not shown: {err}");
+
+    // And plain http to anything but a loopback host is a config error.
+    let config = write_config(
+        "check-jwks-http.toml",
+        "[[plugins]]\nname = \"jwt\"\nkind = \"auth\"\nsource = \"builtin:auth-jwt\"\njwks_url = \"http://idp.example.com/jwks.json\"\n",
+    );
+    let o = warden(&["check", "--offline", "--config", config.to_str().expect("utf-8")]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("plugins[0].jwks_url: must use https"), "{err}");
+}

@@ -891,9 +891,13 @@ fn b64url(bytes: &[u8]) -> String {
 
 /// An HS256 JWT over `claims`, signed with `secret` (HMAC-SHA256 by hand: RFC 2104).
 fn hs256_jwt(secret: &[u8], claims: &Value) -> String {
+    hs256_jwt_with_header(secret, br#"{"alg":"HS256","typ":"JWT"}"#, claims)
+}
+
+/// The same with the header `header` (e.g. one naming a key id).
+fn hs256_jwt_with_header(secret: &[u8], header: &[u8], claims: &Value) -> String {
     use sha2::{Digest, Sha256};
-    let signing_input =
-        format!("{}.{}", b64url(br#"{"alg":"HS256","typ":"JWT"}"#), b64url(claims.to_string().as_bytes()));
+    let signing_input = format!("{}.{}", b64url(header), b64url(claims.to_string().as_bytes()));
     let mut key = [0u8; 64];
     key[..secret.len()].copy_from_slice(secret);
     let pad = |byte: u8| key.iter().map(|k| k ^ byte).collect::<Vec<u8>>();
@@ -1295,4 +1299,164 @@ args = ["demo-server", "--faults"]
     seen.sort_by(f64::total_cmp);
     assert_eq!(seen, [1.0, 2.0, 3.0]);
     client.cancel().await.expect("client closes");
+}
+
+/// A JWKS endpoint on 127.0.0.1: answers every request with the current `jwks`
+/// (cacheable for an hour, so no scheduled refresh happens during a test). Returns
+/// its URL and the number of requests it has answered.
+fn jwks_server(jwks: Arc<Mutex<Value>>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/.well-known/jwks.json", listener.local_addr().expect("addr"));
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && matches!(stream.read(&mut byte), Ok(1)) {
+                head.push(byte[0]);
+            }
+            let body = jwks.lock().expect("lock").to_string();
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncache-control: public, max-age=3600\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, hits)
+}
+
+/// A gateway whose only auth is auth-jwt with its keys at `jwks_url`.
+fn jwks_config(jwks_url: &str) -> String {
+    format!(
+        r#"
+[gateway]
+auth = ["jwt"]
+[[servers]]
+name = "demo"
+command = "${{WARDEN_EXE}}"
+args = ["demo-server"]
+[[plugins]]
+name = "jwt"
+kind = "auth"
+source = "builtin:auth-jwt"
+jwks_url = "{jwks_url}"
+config = {{ issuer = "https://login.example.com", audience = "https://mcp.example.com/mcp" }}
+"#
+    )
+}
+
+/// An `oct` JWK (an HS256 secret) with key id `kid`.
+fn oct_jwk(kid: &str, secret: &[u8]) -> Value {
+    json!({"kty": "oct", "kid": kid, "alg": "HS256", "k": b64url(secret)})
+}
+
+/// A valid token for `sub` alice, signed with `secret` under key id `kid`.
+fn token_with_kid(kid: &str, secret: &[u8]) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let claims = json!({"iss": "https://login.example.com", "aud": "https://mcp.example.com/mcp", "sub": "alice",
+                        "scope": "demo/echo", "exp": now + 300, "iat": now});
+    hs256_jwt_with_header(secret, json!({"alg": "HS256", "typ": "JWT", "kid": kid}).to_string().as_bytes(), &claims)
+}
+
+#[tokio::test]
+async fn jwt_keys_from_a_jwks_url_are_refetched_when_a_token_names_a_new_key_id() {
+    const K1: &[u8] = b"first-hs256-secret-of-at-least-32-bytes";
+    const K2: &[u8] = b"second-hs256-secret-of-at-least-32-bytes";
+    let jwks = Arc::new(Mutex::new(json!({"keys": [oct_jwk("k1", K1)]})));
+    let (url, hits) = jwks_server(jwks.clone());
+    let fetches = || hits.load(std::sync::atomic::Ordering::SeqCst);
+    let gw = Gateway::start(Some(&jwks_config(&url)));
+    assert_eq!(fetches(), 1, "fetched once at startup");
+    let host = gw.url.trim_start_matches("http://").trim_end_matches("/mcp").to_string();
+    let post = |token: &str| raw_post_with(&gw.url, &host, None, &format!("Authorization: Bearer {token}\r\n")).0;
+
+    // A token signed with the published key is accepted, from the cached keys.
+    let k1_token = token_with_kid("k1", K1);
+    assert_eq!(post(&k1_token), 200);
+    let alice = gw.client_keyed((), &k1_token).await;
+    assert_eq!(tool_names(&alice).await, ["demo__echo"]);
+    assert_eq!(fetches(), 1, "known key ids need no fetch");
+
+    // The identity provider rotates to k2: the first token naming k2 makes the
+    // gateway refetch, and it is accepted at once.
+    *jwks.lock().expect("lock") = json!({"keys": [oct_jwk("k2", K2)]});
+    assert_eq!(post(&token_with_kid("k2", K2)), 200);
+    assert_eq!(fetches(), 2, "one refetch for the new key id");
+    // k1 is gone from the keys now.
+    assert_eq!(post(&k1_token), 401);
+
+    // Tokens with made-up key ids are refused, and within the rate-limit window
+    // they cause no further fetch.
+    for i in 0..5 {
+        assert_eq!(post(&token_with_kid(&format!("random-{i}"), K2)), 401);
+    }
+    assert_eq!(fetches(), 2, "no refetch within the rate-limit window");
+    // stderr is collected by another thread: give the line a moment to arrive.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let logged = || gw.log.lock().expect("log lock").iter().any(|l| l.contains("JWKS keys updated"));
+    while !logged() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = gw.log.lock().expect("log lock").join("\n");
+    assert!(log.contains("JWKS keys updated"), "{log}");
+    assert!(!log.contains(&k1_token) && !log.contains(&b64url(K2)), "a token or key reached the log");
+    alice.cancel().await.expect("client closes");
+
+    // A fresh gateway flooded at once with unknown key ids refetches exactly once.
+    let gw = Gateway::start(Some(&jwks_config(&url)));
+    let before = fetches();
+    let host = gw.url.trim_start_matches("http://").trim_end_matches("/mcp").to_string();
+    let flood: Vec<_> = (0..8)
+        .map(|i| {
+            let (url, host) = (gw.url.clone(), host.clone());
+            let token = token_with_kid(&format!("flood-{i}"), K1);
+            std::thread::spawn(move || {
+                raw_post_with(&url, &host, None, &format!("Authorization: Bearer {token}\r\n")).0
+            })
+        })
+        .collect();
+    for t in flood {
+        assert_eq!(t.join().expect("thread"), 401);
+    }
+    assert_eq!(fetches(), before + 1, "a flood of unknown key ids causes one refetch");
+}
+
+#[tokio::test]
+async fn a_gateway_whose_jwks_url_cannot_be_fetched_refuses_to_start() {
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/jwks.json", closed.local_addr().expect("addr"));
+    drop(closed);
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-jwks-down-{}.toml", std::process::id()));
+    std::fs::write(&path, jwks_config(&url)).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&path)
+        .env("XDG_CACHE_HOME", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-cache"))
+        .env_remove("WARDEN_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("warden starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the gateway started without its JWKS");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("piped"), &mut stderr).expect("stderr");
+    assert!(!status.success());
+    assert!(stderr.contains(&format!("plugin jwt: cannot fetch its JWKS (jwks_url {url})")), "{stderr}");
 }

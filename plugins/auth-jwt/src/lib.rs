@@ -17,7 +17,10 @@
 //!    one of `audience`.
 //!
 //! Rejections say why (expired, wrong audience, bad signature, unknown key id, ...)
-//! and never include the token. `now` comes from the host (`now-unix`).
+//! and never include the token. `now` comes from the host (`now-unix`). A token
+//! whose `kid` no configured key has (and that no key without an id verifies) is
+//! rejected with a reason starting `unknown key id`: a stable signal, on which the
+//! host refetches a `jwks_url` (see below).
 //!
 //! # Config
 //!
@@ -40,9 +43,13 @@
 //!   "attribute_claims": ["email", "groups"] } // copied into the principal's attributes
 //! ```
 //!
-//! The `keys` array is exactly a JWKS's, so the plugin entry's `config_file` can
-//! point at a JWKS file (`{"keys": [...]}`): the host merges it into this config and
-//! reloads the auth chain when it changes. Members other than the ones above
+//! The `keys` array is exactly a JWKS's, so the plugin entry can name a JWKS
+//! instead of listing keys: `jwks_url = "https://idp.example.com/.well-known/jwks.json"`
+//! (the host fetches it, since this plugin has no network, merges its `keys` into
+//! this config, refreshes them after the response's `max-age` and at once, at most
+//! every 30 s, when a token names an unknown key id), or `config_file` naming a JWKS
+//! file (`{"keys": [...]}`), merged the same way and reloaded when it changes.
+//! Keys from either add to the inline ones. Members other than the ones above
 //! (`x5c`, `x5t`, ...) are ignored. Keys with `use` other than `sig`, `key_ops`
 //! without `verify`, an unsupported `kty`, curve or `alg` are skipped (and logged),
 //! so an identity provider's whole JWKS can be used; a malformed key, an RSA key
@@ -72,8 +79,7 @@
 //! this gateway); a token whose claim holds no matching scope gets none.
 //!
 //! Knowingly not done: JWE (encrypted tokens), other algorithms (PS256, EdDSA,
-//! ES384, ...), fetching a JWKS over HTTP (point `config_file` at a file that
-//! something else refreshes), `jti` replay tracking, `typ` checks.
+//! ES384, ...), `jti` replay tracking, `typ` checks.
 
 wit_bindgen::generate!({ path: "../../wit", world: "auth-provider" });
 

@@ -398,6 +398,16 @@ fn unknown_key_id_is_refused() {
     accepted(auth(&v, &hs));
     let rs = sign(&json!({"alg": "RS256", "kid": "rotated-away"}), &claims(), Signer::Rsa);
     assert_rejected(auth(&v, &rs), "unknown key id");
+    // An unknown kid that the keys without an id do not verify either is still
+    // reported as an unknown key id (the host's signal to refetch a JWKS), and a
+    // known kid with a wrong signature as a bad signature.
+    let forged = sign(&json!({"alg": "HS256", "kid": "new"}), &claims(), Signer::Hmac(&[7; 32]));
+    match auth(&v, &forged) {
+        Err(AuthError::Rejected(why)) => assert!(why.starts_with(crate::verify::UNKNOWN_KID), "{why}"),
+        _ => panic!("expected a rejection"),
+    }
+    let bad = sign(&json!({"alg": "HS256", "kid": "hs-1"}), &claims(), Signer::Hmac(&[7; 32]));
+    assert_rejected(auth(&v, &bad), "bad signature");
 }
 
 #[test]

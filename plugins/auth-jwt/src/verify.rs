@@ -18,6 +18,11 @@ const MAX_ID_BYTES: usize = 1024;
 /// units of fuel (ES256: 16 million) of the default 1e9 per call.
 const MAX_TRIED: usize = 8;
 
+/// How every rejection for a `kid` that no configured key has begins. A stable
+/// signal: the host refetches a `jwks_url` when it sees it (the identity provider
+/// may have rotated its keys), so do not reword it.
+pub const UNKNOWN_KID: &str = "unknown key id";
+
 fn rejected(why: impl Into<String>) -> AuthError {
     AuthError::Rejected(why.into())
 }
@@ -79,14 +84,20 @@ impl Verifier {
         if !self.algorithms.contains(&header.alg) {
             return Err(rejected(format!("algorithm {} is not allowed", header.alg.name())));
         }
-        let candidates = self.candidates(header.kid.as_deref(), header.alg)?;
+        let (candidates, kid_known) = self.candidates(header.kid.as_deref(), header.alg)?;
         let signature = token::signature(s).map_err(rejected)?;
         // The signing input is the token up to the second dot, as it was sent.
         let signing_input = &token.as_bytes()[..h.len() + 1 + p.len()];
         // Try every candidate (no early exit), so timing does not tell which matched.
         let verified = candidates.iter().fold(false, |ok, key| key.verify(header.alg, signing_input, &signature) | ok);
         if !verified {
-            return Err(rejected("bad signature"));
+            // A kid that fell back to the keys without an id and failed there too is
+            // still a key this config does not have: say so, so a JWKS gets refetched.
+            return Err(rejected(if kid_known {
+                "bad signature".to_string()
+            } else {
+                format!("{UNKNOWN_KID}: no key without an id verifies the token either")
+            }));
         }
 
         let claims = Value::Object(token::json_object(p, "payload", MAX_CLAIMS).map_err(rejected)?);
@@ -96,27 +107,28 @@ impl Verifier {
 
     /// The keys that may have signed a token with this `kid` and `alg`: with a
     /// `kid`, the keys of that id (or, when none has it, the keys without an id, such
-    /// as `hs256_secret`); without one, every key. Only keys of `alg`'s type.
-    fn candidates(&self, kid: Option<&str>, alg: crate::keys::Alg) -> Result<Vec<&Key>, AuthError> {
+    /// as `hs256_secret`); without one, every key. Only keys of `alg`'s type. Also
+    /// whether the token's `kid`, if any, named a configured key.
+    fn candidates(&self, kid: Option<&str>, alg: crate::keys::Alg) -> Result<(Vec<&Key>, bool), AuthError> {
         let of_alg = || self.keys.iter().filter(move |k| k.material.alg() == alg);
-        let keys: Vec<&Key> = match kid {
+        let (keys, kid_known): (Vec<&Key>, bool) = match kid {
             Some(kid) => {
                 let named: Vec<&Key> = self.keys.iter().filter(|k| k.kid.as_deref() == Some(kid)).collect();
                 if named.is_empty() {
                     let anonymous: Vec<&Key> = of_alg().filter(|k| k.kid.is_none()).collect();
                     if anonymous.is_empty() {
-                        return Err(rejected("unknown key id"));
+                        return Err(rejected(UNKNOWN_KID));
                     }
-                    anonymous
+                    (anonymous, false)
                 } else {
                     let fitting: Vec<&Key> = named.into_iter().filter(|k| k.material.alg() == alg).collect();
                     if fitting.is_empty() {
                         return Err(rejected(format!("key id does not name a {} key", alg.name())));
                     }
-                    fitting
+                    (fitting, true)
                 }
             }
-            None => of_alg().collect(),
+            None => (of_alg().collect(), true),
         };
         if keys.is_empty() {
             return Err(rejected(format!("no {} key configured", alg.name())));
@@ -128,7 +140,7 @@ impl Verifier {
                 alg.name()
             )));
         }
-        Ok(keys)
+        Ok((keys, kid_known))
     }
 
     fn check_claims(&self, claims: &Value, now: u64) -> Result<(), AuthError> {
