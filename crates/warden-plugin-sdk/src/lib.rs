@@ -1,185 +1,158 @@
 //! The Rust SDK for Warden plugins.
 //!
-//! A guardrail is a type implementing [`Guardrail`], exported with
-//! [`export_guardrail!`] from a `cdylib` crate built for `wasm32-wasip2`:
+//! A plugin is a `cdylib` crate built for `wasm32-wasip2` with one type implementing
+//! [`Guardrail`], [`Auth`] or [`Telemetry`], exported with [`export_guardrail!`],
+//! [`export_auth!`] or [`export_telemetry!`]. A whole guardrail:
 //!
 //! ```ignore
+//! use serde::Deserialize;
 //! use warden_plugin_sdk::*;
 //!
-//! struct Deny;
-//! impl Guardrail for Deny {
-//!     fn describe() -> PluginInfo { plugin_info("deny", "0.1.0", "Blocks everything", Stages::INPUT) }
-//!     fn configure(_config: &str) -> Result<Self, String> { Ok(Deny) }
-//!     fn check_input(&self, _: &CallContext, _: &Content) -> Result<Verdict, PluginError> {
-//!         Ok(Verdict::Block(vec![finding("deny", "everything is denied")]))
+//! #[derive(Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct NoWords { words: Vec<String> }
+//!
+//! impl Guardrail for NoWords {
+//!     fn describe() -> PluginInfo {
+//!         PluginInfo::guardrail("no-words", "0.1.0", "Blocks listed words", Stages::INPUT | Stages::OUTPUT)
+//!     }
+//!     fn configure(config_json: &str) -> Result<Self, String> {
+//!         parse_config(config_json)
+//!     }
+//!     fn check_input(&self, _ctx: &CallContext, content: &Content) -> Result<Verdict, PluginError> {
+//!         let found = content.texts.iter().filter(|t| self.words.iter().any(|w| t.text.contains(w.as_str())));
+//!         Ok(Verdict::block_if(found.map(|t| Finding::new("no-words.match", "a listed word").at(&t.path)).collect()))
 //!     }
 //! }
-//! export_guardrail!(Deny);
+//! export_guardrail!(NoWords);
 //! ```
 //!
-//! The hooks a guardrail does not implement default to "allow" / "no edits";
-//! `describe().stages` tells the host which hooks to call at all.
+//! The hooks a plugin does not implement default to "allow" / "no edits";
+//! `describe().stages` tells the host which hooks to call at all. `configure` runs
+//! once per instance, before any other call except `describe`; the value it returns
+//! serves every later call of that instance (instances are single-threaded).
 
 use std::any::Any;
 use std::cell::RefCell;
 
-/// Bindings generated from `wit/plugin.wit` (world `guardrail-provider`).
-#[allow(missing_docs, clippy::all, unsafe_code)]
-pub mod bindings {
-    wit_bindgen::generate!({
-        path: "../../wit",
-        world: "guardrail-provider",
-        pub_export_macro: true,
-        export_macro_name: "__export_guardrail_provider",
-        default_bindings_module: "warden_plugin_sdk::bindings",
-    });
+#[doc(hidden)]
+#[path = "auth.rs"]
+pub mod __auth;
+#[doc(hidden)]
+#[path = "guardrail.rs"]
+pub mod __guardrail;
+#[doc(hidden)]
+#[path = "telemetry.rs"]
+pub mod __telemetry;
+mod config;
+
+pub use __auth::Auth;
+pub use __guardrail::Guardrail;
+pub use __telemetry::Telemetry;
+pub use config::parse_config;
+
+/// The wit-bindgen output, one crate per world (see `worlds/guardrail`).
+#[doc(hidden)]
+pub mod __worlds {
+    pub use warden_plugin_world_auth as auth;
+    pub use warden_plugin_world_guardrail as guardrail;
+    pub use warden_plugin_world_telemetry as telemetry;
 }
 
-pub use bindings::warden::plugin::host::{Level, log};
-pub use bindings::warden::plugin::types::{
+pub use warden_plugin_world_auth::exports::warden::plugin::auth::{AuthError, AuthRequest, Transport};
+pub use warden_plugin_world_guardrail::warden::plugin::host::{Level, log};
+pub use warden_plugin_world_guardrail::warden::plugin::types::{
     CallContext, Content, ContentForms, Finding, PluginError, PluginInfo, Principal, Redaction, Span, Stages, TextEdit,
     TextItem, Verdict,
 };
+pub use warden_plugin_world_telemetry::exports::warden::plugin::telemetry::{Event, Outcome};
 
-/// A guardrail plugin. Only [`describe`](Guardrail::describe) and
-/// [`configure`](Guardrail::configure) are required.
-pub trait Guardrail: Sized + 'static {
-    /// Name, version, stages joined and content forms read. Must not depend on config.
-    fn describe() -> PluginInfo;
-
-    /// Build the guardrail from its config (JSON of the `config` table in `warden.toml`).
-    /// An error refuses the plugin at load, with the message shown to the operator.
-    fn configure(config_json: &str) -> Result<Self, String>;
-
-    /// Check tool-call arguments.
-    fn check_input(&self, _ctx: &CallContext, _content: &Content) -> Result<Verdict, PluginError> {
-        Ok(Verdict::Allow)
-    }
-
-    /// Check a tool result.
-    fn check_output(&self, _ctx: &CallContext, _content: &Content) -> Result<Verdict, PluginError> {
-        Ok(Verdict::Allow)
-    }
-
-    /// Check a tool definition at discovery.
-    fn check_tool(&self, _server: &str, _content: &Content) -> Result<Verdict, PluginError> {
-        Ok(Verdict::Allow)
-    }
-
-    /// Undo this plugin's own redaction in a result.
-    fn restore(
-        &self,
-        _ctx: &CallContext,
-        _restore_state: &[u8],
-        _content: &Content,
-    ) -> Result<Vec<TextEdit>, PluginError> {
-        Ok(Vec::new())
-    }
-}
-
-/// A [`PluginInfo`] with no config schema.
+/// A [`PluginInfo`] for a guardrail, with no config schema (same as
+/// [`PluginInfo::guardrail`]).
 pub fn plugin_info(name: &str, version: &str, description: &str, stages: Stages) -> PluginInfo {
-    PluginInfo {
-        name: name.to_string(),
-        version: version.to_string(),
-        description: description.to_string(),
-        stages,
-        content_forms: ContentForms::TEXTS,
-        config_schema: None,
-    }
+    PluginInfo::guardrail(name, version, description, stages)
 }
 
-/// A [`Finding`] on the whole payload with full confidence; set `path`/`span` as needed.
+/// A [`Finding`] on the whole payload with full confidence (same as [`Finding::new`]).
 pub fn finding(detector: &str, message: &str) -> Finding {
-    Finding {
-        detector: detector.to_string(),
-        message: message.to_string(),
-        path: String::new(),
-        span: None,
-        score: 1.0,
-    }
+    Finding::new(detector, message)
 }
 
 /// A [`PluginError`] with the given message.
 pub fn error(message: impl Into<String>) -> PluginError {
-    PluginError { message: message.into() }
+    PluginError::new(message)
+}
+
+/// Whether `a` and `b` are equal, in a time that depends on their lengths only,
+/// not on where they differ: for comparing presented credentials with known ones.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
 }
 
 thread_local! {
-    // One configured guardrail per instance. WebAssembly instances are single
+    // The configured plugin of this instance. WebAssembly instances are single
     // threaded, and the host creates one instance per concurrent call.
     static STATE: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
 }
 
 #[doc(hidden)]
-pub fn __configure<G: Guardrail>(config_json: &str) -> Result<(), String> {
-    let g = G::configure(config_json)?;
-    STATE.with(|s| *s.borrow_mut() = Some(Box::new(g)));
+pub fn __store<P: 'static>(configured: Result<P, String>) -> Result<(), String> {
+    let p = configured?;
+    STATE.with(|s| *s.borrow_mut() = Some(Box::new(p)));
     Ok(())
 }
 
+/// Run `f` on the configured plugin; `unconfigured` when `configure` has not run.
 #[doc(hidden)]
-pub fn __with<G: Guardrail, R>(f: impl FnOnce(&G) -> Result<R, PluginError>) -> Result<R, PluginError> {
-    STATE.with(|s| match s.borrow().as_ref().and_then(|g| g.downcast_ref::<G>()) {
-        Some(g) => f(g),
-        None => Err(error("plugin used before configure")),
+pub fn __with_state<P: 'static, R>(unconfigured: impl FnOnce() -> R, f: impl FnOnce(&P) -> R) -> R {
+    STATE.with(|s| match s.borrow().as_ref().and_then(|p| p.downcast_ref::<P>()) {
+        Some(p) => f(p),
+        None => unconfigured(),
     })
 }
 
-/// Export a [`Guardrail`] implementation as the component's `guardrail-provider` world.
-#[macro_export]
-macro_rules! export_guardrail {
-    ($ty:ty) => {
-        struct __WardenGuardrail;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-        impl $crate::bindings::exports::warden::plugin::lifecycle::Guest for __WardenGuardrail {
-            fn describe() -> $crate::PluginInfo {
-                <$ty as $crate::Guardrail>::describe()
-            }
-            fn configure(config_json: String) -> Result<(), String> {
-                $crate::__configure::<$ty>(&config_json)
-            }
-        }
+    #[test]
+    fn builders() {
+        let f = Finding::new("x.y", "a thing").at("/a/0").span(3, 7).score(1.5);
+        assert_eq!((f.path.as_str(), f.score), ("/a/0", 1.0));
+        assert!(matches!(f.span, Some(Span { start: 3, end: 7 })));
+        assert!(matches!(Verdict::block_if(vec![]), Verdict::Allow));
+        assert!(matches!(Verdict::block_if(vec![f.clone()]), Verdict::Block(ref v) if v.len() == 1));
+        assert!(matches!(Verdict::warn_if(vec![f.clone()]), Verdict::Warn(_)));
+        assert_eq!(Verdict::redact(vec![], vec![1], vec![f]).findings().len(), 1);
+        let p = Principal::new("alice").project("p").scopes(["demo/*"]).attribute("team", "red");
+        assert_eq!((p.scopes.clone(), p.attributes.len()), (vec!["demo/*".to_string()], 1));
+        let info = PluginInfo::provider("a", "1", "d").with_config_schema("{}");
+        assert!(info.stages.is_empty() && info.config_schema.is_some());
+    }
 
-        impl $crate::bindings::exports::warden::plugin::input_guardrail::Guest for __WardenGuardrail {
-            fn check_input(
-                ctx: $crate::CallContext,
-                content: $crate::Content,
-            ) -> Result<$crate::Verdict, $crate::PluginError> {
-                $crate::__with::<$ty, _>(|g| $crate::Guardrail::check_input(g, &ctx, &content))
-            }
-        }
+    #[test]
+    fn constant_time_comparison() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(constant_time_eq(b"", b""));
+    }
 
-        impl $crate::bindings::exports::warden::plugin::output_guardrail::Guest for __WardenGuardrail {
-            fn check_output(
-                ctx: $crate::CallContext,
-                content: $crate::Content,
-            ) -> Result<$crate::Verdict, $crate::PluginError> {
-                $crate::__with::<$ty, _>(|g| $crate::Guardrail::check_output(g, &ctx, &content))
-            }
-        }
-
-        impl $crate::bindings::exports::warden::plugin::tool_guardrail::Guest for __WardenGuardrail {
-            fn check_tool(
-                server: String,
-                content: $crate::Content,
-            ) -> Result<$crate::Verdict, $crate::PluginError> {
-                $crate::__with::<$ty, _>(|g| $crate::Guardrail::check_tool(g, &server, &content))
-            }
-        }
-
-        impl $crate::bindings::exports::warden::plugin::pii_handler::Guest for __WardenGuardrail {
-            fn restore(
-                ctx: $crate::CallContext,
-                restore_state: Vec<u8>,
-                content: $crate::Content,
-            ) -> Result<Vec<$crate::TextEdit>, $crate::PluginError> {
-                $crate::__with::<$ty, _>(|g| {
-                    $crate::Guardrail::restore(g, &ctx, &restore_state, &content)
-                })
-            }
-        }
-
-        $crate::bindings::__export_guardrail_provider!(__WardenGuardrail with_types_in $crate::bindings);
-    };
+    #[test]
+    fn auth_request_helpers() {
+        let r = AuthRequest {
+            transport: Transport::Http,
+            headers: vec![("authorization".into(), "Bearer  tok en ".into()), ("X-Team".into(), "red".into())],
+            client_info: None,
+            now_unix: 0,
+        };
+        assert_eq!(r.bearer(), Some("tok en"));
+        assert_eq!(r.header("x-team"), Some("red"));
+        assert_eq!(r.header("missing"), None);
+        assert_eq!(Outcome::Blocked.as_str(), "blocked");
+    }
 }

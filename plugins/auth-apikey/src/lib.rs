@@ -7,14 +7,9 @@
 //! `{ "keys": [ { "id": "alice", "sha256": "<hex>", "project": "p", "scopes": ["..."],
 //!   "expires_at": <unix seconds>, "disabled": false } ] }`.
 
-wit_bindgen::generate!({ path: "../../wit", world: "auth-provider" });
-
-use exports::warden::plugin::auth::{AuthError, AuthRequest, Guest as Auth};
-use exports::warden::plugin::lifecycle::Guest as Lifecycle;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use std::cell::RefCell;
-use warden::plugin::types::{ContentForms, PluginInfo, Principal, Stages};
+use warden_plugin_sdk::*;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,8 +41,8 @@ struct Key {
     config: KeyConfig,
 }
 
-thread_local! {
-    static KEYS: RefCell<Vec<Key>> = const { RefCell::new(Vec::new()) };
+struct ApiKeys {
+    keys: Vec<Key>,
 }
 
 fn parse_hex(s: &str) -> Option<[u8; 32]> {
@@ -60,12 +55,6 @@ fn parse_hex(s: &str) -> Option<[u8; 32]> {
         *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(out)
-}
-
-/// Equal in time independent of where the inputs differ.
-fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
 }
 
 /// The presented key, if any: `Authorization: Bearer KEY` or `X-API-Key: KEY`.
@@ -89,24 +78,20 @@ fn looks_like_jwt(value: &str) -> bool {
         && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-struct Plugin;
-
-impl Lifecycle for Plugin {
+impl Auth for ApiKeys {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: "auth-apikey".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            description: "API keys stored as SHA-256 hashes, compared in constant time".into(),
-            stages: Stages::empty(),
-            content_forms: ContentForms::empty(),
-            config_schema: Some(
-                r#"{"type":"object","required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["id","sha256"],"properties":{"id":{"type":"string"},"sha256":{"type":"string","pattern":"^[0-9a-fA-F]{64}$"},"project":{"type":"string"},"scopes":{"type":"array","items":{"type":"string"}},"expires_at":{"type":"integer"},"disabled":{"type":"boolean"}}}}}}"#.into(),
-            ),
-        }
+        PluginInfo::provider(
+            "auth-apikey",
+            env!("CARGO_PKG_VERSION"),
+            "API keys stored as SHA-256 hashes, compared in constant time",
+        )
+        .with_config_schema(
+            r#"{"type":"object","required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["id","sha256"],"properties":{"id":{"type":"string"},"sha256":{"type":"string","pattern":"^[0-9a-fA-F]{64}$"},"project":{"type":"string"},"scopes":{"type":"array","items":{"type":"string"}},"expires_at":{"type":"integer"},"disabled":{"type":"boolean"}}}}}}"#,
+        )
     }
 
-    fn configure(config_json: String) -> Result<(), String> {
-        let config: Config = serde_json::from_str(&config_json).map_err(|e| format!("invalid config: {e}"))?;
+    fn configure(config_json: &str) -> Result<Self, String> {
+        let config: Config = parse_config(config_json)?;
         let mut keys = Vec::with_capacity(config.keys.len());
         for (i, k) in config.keys.into_iter().enumerate() {
             let hash = parse_hex(&k.sha256).ok_or_else(|| format!("keys[{i}].sha256 is not 64 hex digits"))?;
@@ -115,18 +100,15 @@ impl Lifecycle for Plugin {
             }
             keys.push(Key { hash, config: k });
         }
-        KEYS.with(|k| *k.borrow_mut() = keys);
-        Ok(())
+        Ok(ApiKeys { keys })
     }
-}
 
-impl Auth for Plugin {
-    fn authenticate(request: AuthRequest) -> Result<Principal, AuthError> {
+    fn authenticate(&self, request: &AuthRequest) -> Result<Principal, AuthError> {
         let Some(key) = presented(&request.headers) else {
             return Err(AuthError::NoCredentials);
         };
         if key.is_empty() {
-            return Err(AuthError::Rejected("empty API key".into()));
+            return Err(AuthError::rejected("empty API key"));
         }
         // A JWT is another provider's credential (auth-jwt): pass, so its reason
         // (expired, wrong audience) is the one reported, not "unknown API key".
@@ -134,31 +116,28 @@ impl Auth for Plugin {
             return Err(AuthError::NoCredentials);
         }
         let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        KEYS.with(|keys| {
-            let keys = keys.borrow();
-            // Compare against every key, remembering the match, so the time taken does
-            // not depend on which key (if any) matched.
-            let mut found = None;
-            for (i, k) in keys.iter().enumerate() {
-                if ct_eq(&k.hash, &hash) {
-                    found = Some(i);
-                }
+        // Compare against every key, remembering the match, so the time taken does
+        // not depend on which key (if any) matched.
+        let mut found = None;
+        for (i, k) in self.keys.iter().enumerate() {
+            if constant_time_eq(&k.hash, &hash) {
+                found = Some(i);
             }
-            let key = &keys[found.ok_or_else(|| AuthError::Rejected("unknown API key".into()))?].config;
-            if key.disabled {
-                return Err(AuthError::Rejected(format!("API key {} is disabled", key.id)));
-            }
-            if key.expires_at.is_some_and(|t| request.now_unix >= t) {
-                return Err(AuthError::Rejected(format!("API key {} has expired", key.id)));
-            }
-            Ok(Principal {
-                id: key.id.clone(),
-                project: key.project.clone(),
-                scopes: key.scopes.clone(),
-                attributes: vec![("auth".into(), "apikey".into())],
-            })
+        }
+        let key = &self.keys[found.ok_or_else(|| AuthError::rejected("unknown API key"))?].config;
+        if key.disabled {
+            return Err(AuthError::rejected(format!("API key {} is disabled", key.id)));
+        }
+        if key.expires_at.is_some_and(|t| request.now_unix >= t) {
+            return Err(AuthError::rejected(format!("API key {} has expired", key.id)));
+        }
+        Ok(Principal {
+            id: key.id.clone(),
+            project: key.project.clone(),
+            scopes: key.scopes.clone(),
+            attributes: vec![("auth".into(), "apikey".into())],
         })
     }
 }
 
-export!(Plugin);
+export_auth!(ApiKeys);

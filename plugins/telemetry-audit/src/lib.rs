@@ -63,18 +63,13 @@
 //! Unknown keys, wrong types, duplicate names and empty lists are refused with a
 //! message naming the problem.
 
-wit_bindgen::generate!({ path: "../../wit", world: "telemetry-provider" });
-
-use exports::warden::plugin::lifecycle::Guest as Lifecycle;
-use exports::warden::plugin::telemetry::{Event, Guest as Telemetry, Outcome};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
-use warden::plugin::types::{ContentForms, Finding, PluginError, PluginInfo, Stages};
+use warden_plugin_sdk::{Event, Finding, Outcome, PluginError, PluginInfo, Telemetry, export_telemetry, parse_config};
 
 /// Keys every line may carry; `static` fields may not reuse them.
 const RESERVED: &[&str] =
@@ -168,11 +163,7 @@ impl Default for Settings {
 
 impl Settings {
     fn parse(config_json: &str) -> Result<Settings, String> {
-        let config: Config = if config_json.trim().is_empty() {
-            Config::default()
-        } else {
-            serde_json::from_str(config_json).map_err(|e| format!("invalid config: {e}"))?
-        };
+        let config: Config = parse_config(config_json)?;
         if let Some(stages) = &config.stages {
             if stages.is_empty() {
                 return Err("stages is empty: leave it out to write events of every stage".into());
@@ -223,17 +214,6 @@ impl Settings {
             out.push(b'\n');
         }
         Ok(())
-    }
-}
-
-fn outcome_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Allowed => "allowed",
-        Outcome::Warned => "warned",
-        Outcome::Redacted => "redacted",
-        Outcome::Blocked => "blocked",
-        Outcome::Denied => "denied",
-        Outcome::Failed => "failed",
     }
 }
 
@@ -293,7 +273,7 @@ impl Serialize for Line<'_> {
         if f.tool {
             map.serialize_entry("tool", &e.tool)?;
         }
-        map.serialize_entry("outcome", outcome_name(e.outcome))?;
+        map.serialize_entry("outcome", e.outcome.as_str())?;
         if f.duration_us {
             map.serialize_entry("duration_us", &e.duration_us)?;
         }
@@ -350,58 +330,43 @@ struct SpanOut {
     end: u32,
 }
 
-thread_local! {
-    /// `None` until `configure`; the defaults apply then.
-    static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
-}
+/// The configured sink.
+struct Audit(Settings);
 
-struct Plugin;
-
-impl Lifecycle for Plugin {
+impl Telemetry for Audit {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: "telemetry-audit".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            description: "Writes every audit event as one JSON line to stdout (the granted audit file)".into(),
-            stages: Stages::empty(),
-            content_forms: ContentForms::empty(),
-            config_schema: Some(CONFIG_SCHEMA.into()),
-        }
+        PluginInfo::provider(
+            "telemetry-audit",
+            env!("CARGO_PKG_VERSION"),
+            "Writes every audit event as one JSON line to stdout (the granted audit file)",
+        )
+        .with_config_schema(CONFIG_SCHEMA)
     }
 
-    fn configure(config_json: String) -> Result<(), String> {
-        let settings = Settings::parse(&config_json)?;
-        SETTINGS.with(|s| *s.borrow_mut() = Some(settings));
-        Ok(())
+    fn configure(config_json: &str) -> Result<Self, String> {
+        Settings::parse(config_json).map(Audit)
     }
-}
 
-impl Telemetry for Plugin {
-    fn export_events(events: Vec<Event>) -> Result<(), PluginError> {
+    fn export_events(&self, events: &[Event]) -> Result<(), PluginError> {
         let mut buf = Vec::with_capacity(events.len() * 320);
-        SETTINGS
-            .with(|s| match &*s.borrow() {
-                Some(settings) => settings.write_batch(&events, &mut buf),
-                None => Settings::default().write_batch(&events, &mut buf),
-            })
-            .map_err(|e| PluginError { message: format!("serializing audit events: {e}") })?;
+        self.0.write_batch(events, &mut buf).map_err(|e| PluginError::new(format!("serializing audit events: {e}")))?;
         if buf.is_empty() {
             return Ok(());
         }
         let mut out = std::io::stdout().lock();
         out.write_all(&buf)
             .and_then(|()| out.flush())
-            .map_err(|e| PluginError { message: format!("writing audit lines to stdout: {e}") })
+            .map_err(|e| PluginError::new(format!("writing audit lines to stdout: {e}")))
     }
 }
 
-export!(Plugin);
+export_telemetry!(Audit);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::{Value, json};
-    use warden::plugin::types::Span;
+    use warden_plugin_sdk::Span;
 
     fn event(stage: &str, outcome: Outcome) -> Event {
         Event {
@@ -731,7 +696,7 @@ mod tests {
 
     #[test]
     fn describe_is_cheap_and_complete() {
-        let info = Plugin::describe();
+        let info = <Audit as Telemetry>::describe();
         assert_eq!(info.name, "telemetry-audit");
         assert!(info.config_schema.is_some());
         assert!(info.stages.is_empty());
