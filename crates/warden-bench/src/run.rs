@@ -165,38 +165,46 @@ fn locate_warden(arg: Option<PathBuf>) -> Result<PathBuf> {
     path.canonicalize().with_context(|| format!("cannot resolve {}", path.display()))
 }
 
-/// Start a gateway, make one call, and let it settle: returns it with its RSS.
-async fn start_gateway(
-    spec: &GatewaySpec,
-    warden: &Path,
-    work: &Path,
-    echo_url: &str,
-    env: &GatewayEnv,
-) -> Result<Running> {
+/// Start a gateway (RSS is measured later, for all of them at once: [`settle`]).
+fn start_gateway(spec: &GatewaySpec, warden: &Path, work: &Path, echo_url: &str, env: &GatewayEnv) -> Result<Running> {
     let slug = spec.name.replace('/', "-");
     let config = work.join(format!("{slug}.toml"));
     let bench = std::env::current_exe().context("cannot find this executable")?;
     std::fs::write(&config, config_toml(spec, echo_url, &bench, &work.join(format!("{slug}-audit.jsonl"))))?;
     let (proc, listening) = procs::warden(warden, &config, env)?;
-    let rss_start_kib = settle_rss(&proc).await;
     let target = Target {
         url: proc.url.clone(),
         key: (!spec.auth.is_empty()).then(|| API_KEY.to_string()),
         tool: format!("{SERVER}__{}", crate::echo::TOOL),
     };
-    let cell = load::run_cell(&target, 1, 1024, 1, 10.0, 0.0).await?;
-    if cell.errors > 0 {
-        bail!("{}: first call failed: {:?}\n{}", spec.name, cell.first_error, proc.tail());
-    }
-    let rss_idle_kib = settle_rss(&proc).await;
     let info = GatewayInfo {
         name: spec.name.clone(),
         listening_ms: ms(listening),
-        rss_start_kib,
-        rss_idle_kib,
-        rss_peak_kib: rss_idle_kib,
+        rss_start_kib: 0,
+        rss_idle_kib: 0,
+        rss_peak_kib: 0,
     };
     Ok(Running { spec: spec.clone(), proc, target, info })
+}
+
+/// RSS of every started gateway, then one call through each, then their idle RSS.
+async fn settle(gateways: &mut [Running]) -> Result<()> {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for g in gateways.iter_mut() {
+        g.info.rss_start_kib = g.proc.rss_kib().unwrap_or(0);
+    }
+    for g in gateways.iter() {
+        let cell = load::run_cell(&g.target, 1, 1024, 1, 10.0, 0.0).await?;
+        if cell.errors > 0 {
+            bail!("{}: first call failed: {:?}\n{}", g.spec.name, cell.first_error, g.proc.tail());
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for g in gateways.iter_mut() {
+        g.info.rss_idle_kib = g.proc.rss_kib().unwrap_or(0);
+        g.info.rss_peak_kib = g.info.rss_idle_kib;
+    }
+    Ok(())
 }
 
 /// RSS after a short pause (lets start-up or a call finish its background work).
@@ -243,7 +251,7 @@ async fn cold_and_sessions(
     warden: &Path,
     work: &Path,
     echo_url: &str,
-) -> Result<(Option<ColdStart>, Option<Sessions>)> {
+) -> Result<(Option<ColdStart>, Option<Sessions>, Option<TempDir>)> {
     let full = specs().into_iter().find(|s| s.name == "full/http").context("full/http spec")?;
     let mut cold = ColdStart::default();
     let mut last_warm = None;
@@ -271,11 +279,14 @@ async fn cold_and_sessions(
     cold.warm_cache_listening_median_ms = median(&cold.warm_cache_listening_ms);
     let cold = (args.cold_runs > 0).then_some(cold);
 
-    let sessions = match last_warm {
-        Some((proc, _cache, _state)) if args.sessions > 0 => Some(open_sessions(&proc, args.sessions).await?),
-        _ => None,
+    let (sessions, cache) = match last_warm {
+        Some((proc, cache, _state)) if args.sessions > 0 => {
+            (Some(open_sessions(&proc, args.sessions).await?), Some(cache))
+        }
+        Some((_, cache, _)) => (None, Some(cache)),
+        None => (None, None),
     };
-    Ok((cold, sessions))
+    Ok((cold, sessions, cache))
 }
 
 /// Open `n` MCP sessions (initialize + initialized) on the full-chain gateway and keep them
@@ -343,7 +354,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let echo = procs::echo_http()?;
     eprintln!("warden-bench: {} against echo upstream {}", warden.display(), echo.url);
 
-    let (cold, sessions) = cold_and_sessions(&args, &warden, work.path(), &echo.url).await?;
+    let (cold, sessions, warm_cache) = cold_and_sessions(&args, &warden, work.path(), &echo.url).await?;
     if let Some(c) = &cold {
         eprintln!(
             "cold start: {:.0} ms (empty cache), {:.0} ms (warm)",
@@ -351,13 +362,23 @@ pub async fn run(args: RunArgs) -> Result<()> {
         );
     }
 
-    // The gateways under test share one plugin cache, filled by the first start.
-    let env = GatewayEnv { cache_home: work.path().join("cache"), state_home: work.path().join("state") };
+    // The gateways under test share one plugin cache, already filled (by the cold-start
+    // runs, else by a start of its own), so no gateway's RSS includes compiling plugins.
+    let cache_home = match &warm_cache {
+        Some(dir) => dir.path().to_path_buf(),
+        None => work.path().join("cache"),
+    };
+    let env = GatewayEnv { cache_home, state_home: work.path().join("state") };
+    if warm_cache.is_none() {
+        let full = specs().into_iter().find(|s| s.name == "full/http").context("full/http spec")?;
+        drop(first_call(&full, &warden, work.path(), &echo.url, &env).await?);
+    }
     let mut gateways = Vec::new();
     for spec in specs().into_iter().filter(|s| args.only.is_empty() || args.only.contains(&s.name)) {
         eprintln!("starting gateway {}", spec.name);
-        gateways.push(start_gateway(&spec, &warden, work.path(), &echo.url, &env).await?);
+        gateways.push(start_gateway(&spec, &warden, work.path(), &echo.url, &env)?);
     }
+    settle(&mut gateways).await?;
 
     let direct = Target { url: echo.url.clone(), key: None, tool: crate::echo::TOOL.to_string() };
     let http = reqwest::Client::new();
