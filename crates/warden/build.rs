@@ -37,9 +37,13 @@ fn main() {
     let templates = plugins.join("templates");
     embed(&mut src, "TEMPLATES", "Files of `plugins/templates/`, by path under it.", &templates, &tree(&templates));
     let sdk = root.join("crates/warden-plugin-sdk");
-    let mut sdk_files = vec![sdk.join("Cargo.toml")];
-    sdk_files.extend(tree(&sdk.join("src")));
-    embed(&mut src, "SDK_FILES", "Sources of `crates/warden-plugin-sdk`, by path under it.", &sdk, &sdk_files);
+    embed(
+        &mut src,
+        "SDK_FILES",
+        "Sources of `crates/warden-plugin-sdk` (and its world crates), by path under it.",
+        &sdk,
+        &tree(&sdk),
+    );
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("builtins.rs");
     std::fs::write(out, src).expect("write builtins.rs");
 }

@@ -110,7 +110,9 @@ fn plugins_entry(manifest: &PluginManifest, source: &Path, sha256: &str) -> Stri
     let kind = manifest.world.kind();
     let (name, src) = (&manifest.name, source.display().to_string());
     let (config, grants, hint) = match kind {
-        PluginKind::Guardrail => ("config = {}", "", format!("then list it in [gateway] input, output and/or tools: input = [\"{name}\"]")),
+        PluginKind::Guardrail => {
+            ("config = {}", "", format!("then list it in [gateway] input, output and/or tools: input = [\"{name}\"]"))
+        }
         PluginKind::Auth => ("config = {}", "", format!("then list it in [gateway] auth: auth = [\"{name}\"]")),
         PluginKind::Telemetry => (
             "config = {}",
@@ -126,8 +128,8 @@ fn plugins_entry(manifest: &PluginManifest, source: &Path, sha256: &str) -> Stri
 /// `warden plugin test`: the component as the only guardrail of a chain, over JSONL.
 async fn test(file: &Path, input: &Path, direction: crate::scan::Direction, config: &str) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let config: serde_json::Value =
-        serde_json::from_str(config).context("--config is not valid JSON (expected an object, e.g. '{\"words\": [\"x\"]}')")?;
+    let config: serde_json::Value = serde_json::from_str(config)
+        .context("--config is not valid JSON (expected an object, e.g. '{\"words\": [\"x\"]}')")?;
     anyhow::ensure!(config.is_object(), "--config must be a JSON object");
     let name = file
         .file_stem()

@@ -119,9 +119,8 @@ impl PluginManifest {
         match std::fs::read_to_string(&path) {
             Ok(text) => PluginManifest::parse(&text, &path.display().to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let guess = detect_lang(dir)
-                    .map(|l| format!(" (it looks like a {} project)", l.as_str()))
-                    .unwrap_or_default();
+                let guess =
+                    detect_lang(dir).map(|l| format!(" (it looks like a {} project)", l.as_str())).unwrap_or_default();
                 anyhow::bail!(
                     "{} has no {MANIFEST_FILE}{guess}; create a project with `warden plugin new`, or write one:\n\n\
                      name = \"my-plugin\"\nlang = \"rust\"        # rust | python | javascript\n\
@@ -136,7 +135,9 @@ impl PluginManifest {
     /// The manifest as TOML, with a comment for readers.
     pub fn to_toml(&self) -> String {
         let body = toml::to_string(self).unwrap_or_default();
-        format!("# Read by `warden plugin build`. lang: rust | python | javascript; world: guardrail | auth | telemetry\n{body}")
+        format!(
+            "# Read by `warden plugin build`. lang: rust | python | javascript; world: guardrail | auth | telemetry\n{body}"
+        )
     }
 }
 
@@ -211,14 +212,16 @@ mod tests {
 
     #[test]
     fn manifests_parse_and_errors_name_the_problem() {
-        let m = PluginManifest::parse("name = \"my-guard\"\nlang = \"rust\"\nworld = \"guardrail\"\n", "m").expect("ok");
+        let m =
+            PluginManifest::parse("name = \"my-guard\"\nlang = \"rust\"\nworld = \"guardrail\"\n", "m").expect("ok");
         assert_eq!((m.name.as_str(), m.lang, m.world), ("my-guard", Lang::Rust, World::Guardrail));
         assert_eq!(PluginManifest::parse(&m.to_toml(), "again").expect("round trip"), m);
-        let e = format!("{:#}", PluginManifest::parse("name = \"x\"\nlang = \"go\"\nworld = \"auth\"\n", "m").unwrap_err());
+        let err = |text: &str| format!("{:#}", PluginManifest::parse(text, "m").expect_err("invalid manifest"));
+        let e = err("name = \"x\"\nlang = \"go\"\nworld = \"auth\"\n");
         assert!(e.contains("lang") && e.contains("go"), "{e}");
-        let e = format!("{:#}", PluginManifest::parse("name = \"x\"\nlang = \"rust\"\n", "m").unwrap_err());
+        let e = err("name = \"x\"\nlang = \"rust\"\n");
         assert!(e.contains("world"), "{e}");
-        let e = format!("{:#}", PluginManifest::parse("name = \"Bad Name\"\nlang = \"rust\"\nworld = \"auth\"\n", "m").unwrap_err());
+        let e = err("name = \"Bad Name\"\nlang = \"rust\"\nworld = \"auth\"\n");
         assert!(e.contains("not a valid plugin name"), "{e}");
     }
 

@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 const TARGET: &str = "wasm32-wasip2";
 
 pub fn build(dir: &Path, manifest: &PluginManifest, out: &Path) -> Result<()> {
+    let dir = &std::fs::canonicalize(dir).with_context(|| format!("cannot open {}", dir.display()))?;
     let cargo_toml = dir.join("Cargo.toml");
     anyhow::ensure!(cargo_toml.exists(), "{} is a Rust plugin but has no Cargo.toml", dir.display());
     check_target(dir)?;
@@ -41,7 +42,10 @@ pub fn build(dir: &Path, manifest: &PluginManifest, out: &Path) -> Result<()> {
     let status = child.wait().context("waiting for cargo")?;
     anyhow::ensure!(status.success(), "cargo build of plugin {} failed ({status})", manifest.name);
     let wasm = wasm.with_context(|| {
-        format!("cargo built no .wasm for {}: is the crate a `cdylib` (`[lib] crate-type = [\"cdylib\"]`)?", manifest.name)
+        format!(
+            "cargo built no .wasm for {}: is the crate a `cdylib` (`[lib] crate-type = [\"cdylib\"]`)?",
+            manifest.name
+        )
     })?;
     std::fs::copy(&wasm, out).with_context(|| format!("cannot copy {} to {}", wasm.display(), out.display()))?;
     Ok(())

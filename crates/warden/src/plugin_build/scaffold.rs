@@ -64,13 +64,8 @@ pub fn new(lang: Lang, world: World, name: &str, dir: &Path) -> Result<Vec<PathB
         written.push(PathBuf::from(rel));
     }
     if !files.iter().any(|(rel, _)| *rel == MANIFEST_FILE) {
-        let manifest = PluginManifest {
-            name: name.to_string(),
-            lang,
-            world,
-            version: Some("0.1.0".into()),
-            description: None,
-        };
+        let manifest =
+            PluginManifest { name: name.to_string(), lang, world, version: Some("0.1.0".into()), description: None };
         std::fs::write(dir.join(MANIFEST_FILE), manifest.to_toml())
             .with_context(|| format!("cannot write {}", dir.join(MANIFEST_FILE).display()))?;
         written.push(PathBuf::from(MANIFEST_FILE));
