@@ -16,7 +16,7 @@
 //! escaping the app before the call fails, and fills guardrail hooks the app leaves
 //! out (allow / no edits).
 
-use super::python::{install_once, run, toolchains_dir};
+use super::python::{INSTALLED, install_once, run, toolchains_dir};
 use super::{PluginManifest, WARDEN_DIR, World, write_if_changed};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -78,6 +78,9 @@ fn entry(dir: &Path) -> Result<String> {
 /// The directory holding componentize-js, installed on first use.
 fn componentize_js() -> Result<PathBuf> {
     let root = toolchains_dir()?.join(format!("componentize-js-{COMPONENTIZE_JS}"));
+    if !root.join("node_modules/@bytecodealliance/componentize-js/package.json").exists() {
+        let _ = std::fs::remove_file(root.join(INSTALLED)); // never installed, or damaged
+    }
     install_once(&root, |root| {
         check_node()?;
         eprintln!(

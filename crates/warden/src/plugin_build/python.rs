@@ -68,10 +68,13 @@ pub fn toolchains_dir() -> Result<PathBuf> {
     Ok(base.join("warden").join("toolchains"))
 }
 
+/// Written into a toolchain's directory once its install completed.
+pub(crate) const INSTALLED: &str = ".warden-installed";
+
 /// Run `install` into `root` unless a previous run completed there. Concurrent
 /// builds (other processes too) wait on a lock file instead of installing twice.
 pub(crate) fn install_once(root: &Path, install: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let done = root.join(".warden-installed");
+    let done = root.join(INSTALLED);
     if done.exists() {
         return Ok(());
     }
@@ -103,6 +106,10 @@ pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<()> {
 /// The virtualenv holding componentize-py, created on first use.
 fn componentize_py() -> Result<PathBuf> {
     let venv = toolchains_dir()?.join(format!("componentize-py-{COMPONENTIZE_PY}"));
+    if !venv_bin(&venv, "python").exists() {
+        // Never installed, or the Python it was made from is gone: (re)install.
+        let _ = std::fs::remove_file(venv.join(INSTALLED));
+    }
     install_once(&venv, |venv| {
         let python = python()?;
         eprintln!("installing componentize-py {COMPONENTIZE_PY} into {} (once; from PyPI)", venv.display());
