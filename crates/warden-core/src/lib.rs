@@ -30,6 +30,6 @@ pub use provider::{
     AuditEvent, AuthError, AuthProvider, AuthRequest, FailureKind, Guardrail, Outcome, PluginInfo, ProviderError,
     Stage, Stages, TelemetrySink, Transport,
 };
-pub use stats::{PluginCounters, PluginMetrics};
 pub use registry::{PluginLoader, Provider, Registry, RegistryError};
+pub use stats::{PluginCounters, PluginMetrics};
 pub use verdict::{Action, CallContext, Finding, Principal, Redaction, Span, Verdict};

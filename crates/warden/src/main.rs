@@ -163,7 +163,6 @@ fn main() -> ExitCode {
     }
 }
 
-
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let mut config = setup::load_config(args.config.config.as_deref())?;
     setup::apply_overrides(&mut config, &args.upstreams, args.no_default_upstreams, args.no_auth)?;

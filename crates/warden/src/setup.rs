@@ -150,9 +150,9 @@ pub async fn gateway(
         rules: config.gateway.rules.clone(),
         pins,
         otlp: warden_mcp::otel::OtlpConfig::from_env(|k| std::env::var(k).ok()),
-        plugin_metrics: host.cloned().map(|host| -> warden_mcp::PluginMetricsSource {
-            std::sync::Arc::new(move || host.plugin_metrics())
-        }),
+        plugin_metrics: host
+            .cloned()
+            .map(|host| -> warden_mcp::PluginMetricsSource { std::sync::Arc::new(move || host.plugin_metrics()) }),
         per_server,
     };
     Ok(warden_mcp::Gateway::start(upstream_specs(config), chains, settings).await)
