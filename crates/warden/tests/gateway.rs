@@ -1094,7 +1094,8 @@ config = { words = ["launch codes"] }
             .last()
             .and_then(|v| v["resourceMetrics"][0]["scopeMetrics"][0]["metrics"].as_array().cloned())
             .unwrap_or_default();
-        let plugin_calls = metrics.iter().any(|m| m["name"] == "warden.plugin.calls" && m.to_string().contains("keyword"));
+        let plugin_calls =
+            metrics.iter().any(|m| m["name"] == "warden.plugin.calls" && m.to_string().contains("keyword"));
         let done = spans.iter().filter(|s| s["name"] == "tools/call echo").count() >= 2
             && logs.iter().any(|l| l["severityText"] == "WARN" && l.to_string().contains("keyword.match"))
             && plugin_calls;
