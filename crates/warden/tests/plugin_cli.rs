@@ -1,7 +1,7 @@
 //! The plugin author's path, end to end with the real `warden` binary: `plugin new`
-//! scaffolds a Rust guardrail and a Rust auth provider from the embedded templates,
-//! `plugin build` compiles them (cargo, wasm32-wasip2; once per test run, both
-//! sharing one target directory), `plugin inspect` shows their world, and a running
+//! scaffolds a Rust guardrail, auth provider and telemetry sink from the embedded
+//! templates, `plugin build` compiles them (cargo, wasm32-wasip2; once per test run,
+//! all sharing one target directory), `plugin inspect` shows their world, and a running
 //! gateway loads them from the `[[plugins]]` entry `build` printed (sha256 pinned)
 //! and uses them on real tool calls to the demo upstream. Hostile components loaded
 //! the same way are contained, and a wrong pin refuses to start.
@@ -94,18 +94,27 @@ fn scaffold_and_build(world: &str, name: &str) -> Built {
     Built { wasm, sha256, entry, build_time }
 }
 
-/// The guardrail and auth plugins, built once per run of this test binary.
-fn built() -> &'static (Built, Built) {
-    static BUILT: OnceLock<(Built, Built)> = OnceLock::new();
+/// The scaffolded plugins, built once per run of this test binary.
+struct Plugins {
+    guard: Built,
+    auth: Built,
+    sink: Built,
+}
+
+fn built() -> &'static Plugins {
+    static BUILT: OnceLock<Plugins> = OnceLock::new();
     BUILT.get_or_init(|| {
         let guard = scaffold_and_build("guardrail", "no-forbidden");
         let auth = scaffold_and_build("auth", "team-auth");
+        let sink = scaffold_and_build("telemetry", "event-lines");
+        // One shared target dir: only the first build of a fresh one compiles the dependencies.
         println!(
-            "scaffold builds: guardrail {:.1} s (cold dependencies), auth {:.1} s (shared target dir)",
+            "scaffold builds: guardrail {:.1} s, auth {:.1} s, telemetry {:.1} s",
             guard.build_time.as_secs_f64(),
-            auth.build_time.as_secs_f64()
+            auth.build_time.as_secs_f64(),
+            sink.build_time.as_secs_f64()
         );
-        (guard, auth)
+        Plugins { guard, auth, sink }
     })
 }
 
@@ -213,12 +222,17 @@ const DEMO: &str = "[[servers]]\nname = \"demo\"\ncommand = \"${WARDEN_EXE}\"\na
 const ANY_KEY: &str = "wdn_plugin_cli_key";
 
 #[tokio::test]
-async fn a_scaffolded_rust_guardrail_blocks_and_allows_real_tool_calls() {
-    let (guard, _) = built();
-    // The entry exactly as `plugin build` printed it, with a config.
+async fn scaffolded_rust_guardrail_and_telemetry_plugins_work_on_real_tool_calls() {
+    let Plugins { guard, sink, .. } = built();
+    // The entries exactly as `plugin build` printed them, with a config and a grant.
     let entry = guard.entry.replace("config = {}", "config = { words = [\"forbidden\"] }");
-    let config =
-        format!("[gateway]\ninput = [\"no-forbidden\"]\noutput = [\"no-forbidden\"]\ntools = []\n\n{DEMO}\n{entry}");
+    let events = tmp(&format!("plugin-cli-events-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&events);
+    let sink_entry = sink.entry.replace("/var/log/warden/audit.jsonl", events.to_str().expect("utf-8 path"));
+    let config = format!(
+        "[gateway]\ninput = [\"no-forbidden\"]\noutput = [\"no-forbidden\"]\ntools = []\ntelemetry = [\"event-lines\"]\n\n\
+         {DEMO}\n{entry}\n{sink_entry}"
+    );
     let gw = Gateway::start(&config, &[]);
     let client = gw.client(ANY_KEY).await;
 
@@ -230,13 +244,24 @@ async fn a_scaffolded_rust_guardrail_blocks_and_allows_real_tool_calls() {
     let reason = result_text(&r);
     assert!(reason.contains("no-forbidden.word") && reason.contains("configured word #1"), "{reason}");
     assert!(!reason.to_lowercase().contains("forbidden plan"), "the refusal does not echo the payload: {reason}");
-    assert!(!gw.log().contains("not pinned"), "the printed entry pins the sha256");
+    assert!(!gw.log().contains("not pinned"), "the printed entries pin the sha256");
     client.cancel().await.expect("client closes");
+
+    // The telemetry sink wrote a line per stage to its granted stdout file.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut lines = String::new();
+    while Instant::now() < deadline && !lines.contains("outcome=blocked") {
+        std::thread::sleep(Duration::from_millis(100));
+        lines = std::fs::read_to_string(&events).unwrap_or_default();
+    }
+    assert!(lines.contains("stage=input") && lines.contains("tool=demo/echo"), "{lines}\n{}", gw.log());
+    assert!(lines.contains("outcome=blocked") && lines.contains("findings=[no-forbidden.word]"), "{lines}");
+    assert!(!lines.to_lowercase().contains("forbidden plan"), "no payload in telemetry: {lines}");
 }
 
 #[tokio::test]
 async fn a_scaffolded_rust_auth_plugin_accepts_the_right_token_and_refuses_others() {
-    let (_, auth) = built();
+    let auth = &built().auth;
     let entry = auth.entry.replace(
         "config = {}",
         "config = { tokens = [{ token = \"${TEAM_TOKEN}\", principal = \"team\", scopes = [\"demo/echo\"] }] }",
@@ -261,8 +286,12 @@ async fn a_scaffolded_rust_auth_plugin_accepts_the_right_token_and_refuses_other
 
 #[test]
 fn inspect_shows_the_world_of_built_plugins() {
-    let (guard, auth) = built();
-    for (b, world, name) in [(guard, "guardrail-provider", "no-forbidden"), (auth, "auth-provider", "team-auth")] {
+    let p = built();
+    for (b, world, name) in [
+        (&p.guard, "guardrail-provider", "no-forbidden"),
+        (&p.auth, "auth-provider", "team-auth"),
+        (&p.sink, "telemetry-provider", "event-lines"),
+    ] {
         let o = warden(&["plugin", "inspect", b.wasm.to_str().expect("utf-8 path")]);
         let (out, err) = text(&o);
         assert!(o.status.success(), "{err}");
@@ -279,7 +308,7 @@ fn inspect_shows_the_world_of_built_plugins() {
 
 #[test]
 fn plugin_test_runs_a_built_guardrail_over_jsonl() {
-    let (guard, _) = built();
+    let guard = &built().guard;
     let cases = "{\"id\":1,\"text\":\"nothing to see\"}\n{\"id\":2,\"text\":\"FORBIDDEN words\"}\n";
     let wasm = guard.wasm.to_str().expect("utf-8 path");
     let o = warden_stdin(&["plugin", "test", wasm, "--input", "-", "--config", r#"{"words":["forbidden"]}"#], cases);
