@@ -2,6 +2,7 @@
 //! decoded payloads (recursively, bounded), context scoring and score combination.
 
 use crate::decode;
+use crate::directive::{self, Directives};
 use crate::exfil;
 use crate::hidden;
 use crate::lexicon::{Cat, Lexicon};
@@ -80,6 +81,7 @@ pub struct Engine {
     anchor_rules: Vec<Vec<u16>>,
     anchor_word: Vec<bool>,
     lexicon: Lexicon,
+    directives: Directives,
     followup: Regex,
     hidden_directive: Regex,
     own: Regex,
@@ -97,6 +99,8 @@ const MAX_MATCH: usize = 400;
 /// How far before / after a phrase text addressed to an AI still counts for it.
 const ADDRESS_BEFORE: usize = 800;
 const ADDRESS_AFTER: usize = 400;
+/// How far after text addressed to an AI its directive region reaches (at most a paragraph).
+const REGION_AFTER: usize = 500;
 
 fn expand(re: &str) -> String {
     re.replace("{F}", "(?:[a-z']{1,15}{S})").replace("{S}", SEP)
@@ -290,6 +294,83 @@ fn concrete_target(t: &str) -> bool {
     })
 }
 
+/// Whether an addressing match names only a role that is as often a person ("Agent note:",
+/// "Agent instructions:", "bot:"): a support macro for human agents is not text for an AI,
+/// so it opens no directive region (it still strengthens the phrases near it).
+fn human_role(addressing: &str) -> bool {
+    let first = addressing.trim_start_matches(['@', '(', ' ']).split([' ', ':', ',', '-']).next().unwrap_or("");
+    matches!(first, "agent" | "agents" | "model" | "models" | "bot" | "bots")
+}
+
+/// Whether a line opens with a speaker or key label (`User: …`, `Agent (Luis): …`).
+fn speaker_line(line: &str) -> bool {
+    line.split_once(": ").is_some_and(|(key, _)| {
+        let key = key.trim_start_matches([' ', '>', '-', '*']);
+        !key.is_empty()
+            && key.len() <= 24
+            && key.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '(' | ')' | '.'))
+    })
+}
+
+/// Whether the subject of the sentence is a document (a contract, a policy, a release) or
+/// the phrase continues a legal list ("supersedes all prior instructions, agreements and
+/// understandings"): boilerplate about documents, not an order to a model.
+fn document_subject(sentence_before: &str, after: &str) -> bool {
+    const DOCS: &[&str] = &[
+        "agreement",
+        "contract",
+        "amendment",
+        "addendum",
+        "policy",
+        "license",
+        "licence",
+        "terms",
+        "document",
+        "version",
+        "release",
+        "update",
+        "notice",
+        "memo",
+        "schedule",
+        "appendix",
+        "exhibit",
+        "procedure",
+        "standard",
+        "statement of work",
+        "order",
+        "manual",
+        "guide",
+        "handbook",
+        "edition",
+        "revision",
+    ];
+    const LIST: &[&str] = &[
+        "agreements",
+        "understandings",
+        "representations",
+        "warranties",
+        "arrangements",
+        "communications",
+        "proposals",
+        "negotiations",
+        "contracts",
+        "commitments",
+        "versions",
+        "editions",
+        "policies",
+    ];
+    let sb = sentence_before.trim_end();
+    let words: Vec<&str> = sb.split(' ').collect();
+    let n = words.len();
+    let subject = (n >= 2 && matches!(words[n - 2], "this" | "the" | "these" | "such"))
+        || (n >= 3 && matches!(words[n - 3], "this" | "the" | "these" | "such"));
+    let doc = subject && DOCS.iter().any(|d| sb.ends_with(d) || sb.ends_with(&format!("{d}s")));
+    let rest = after.trim_start_matches([' ', ',']);
+    let list = after.trim_start().starts_with(',')
+        && LIST.iter().any(|w| rest.starts_with(w) || rest.strip_prefix("and ").is_some_and(|r| r.starts_with(w)));
+    doc || list
+}
+
 /// Longest stretch searched for the start or end of a line around a match: a single-line
 /// text of 64 KiB with many matches must stay linear.
 const LINE_REACH: usize = 2000;
@@ -353,8 +434,8 @@ fn key_value_block(text: &str, s: usize) -> bool {
             Some((key, value)) => {
                 !key.is_empty()
                     && key.len() <= 24
-                    && key.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '_')
-                    && !ROLES.contains(&key.trim())
+                    && key.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '(' | ')' | '.'))
+                    && !ROLES.contains(&key.split(" (").next().unwrap_or(key).trim())
                     && !value.trim().is_empty()
             }
             None => false,
@@ -400,7 +481,11 @@ fn bare_upper(raw: &str, norm: &crate::normalize::Norm, text: &str, s: usize, e:
 
 fn at_sentence_start(text: &str, s: usize) -> bool {
     let t = text[..s].trim_end_matches([' ', '*', '_', '"', '\'']);
-    t.is_empty() || t.ends_with(['.', '!', '?', '\n', '>', ':', ';', '。', '！', '？'])
+    // An opening quote also starts an attribute value (`alt="…`) or a CSV cell (`,"…`).
+    let opened = t.len() < text[..s].trim_end_matches(' ').len();
+    t.is_empty()
+        || t.ends_with(['.', '!', '?', '\n', '>', ':', ';', '。', '！', '？', '(', '[', '{', '|', '—'])
+        || (opened && t.ends_with(['=', ',']))
 }
 
 fn at_line_start(text: &str, s: usize) -> bool {
@@ -509,6 +594,7 @@ impl Engine {
             anchor_rules,
             anchor_word,
             lexicon: Lexicon::new()?,
+            directives: Directives::new()?,
             followup: re(rules::FOLLOWUP)?,
             hidden_directive: re(rules::HIDDEN_DIRECTIVE)?,
             own: re(rules::OWN)?,
@@ -596,6 +682,67 @@ impl Engine {
         let discussion = matches.iter().any(|m| self.rules[m.0].kind == Kind::Discussion);
         let fences: Vec<usize> = text.match_indices("```").map(|x| x.0).collect();
 
+        // 1b. What text addressed to an AI asks for, up to the end of its paragraph: no fixed
+        // phrase needed, the kinds of request are scored (see `directive`).
+        if self.on(Detector::ToolHijack) || self.on(Detector::Override) {
+            let mut regions: Vec<(usize, usize)> = Vec::new();
+            for &(s, e) in &addressed_at {
+                if human_role(&text[s..e]) {
+                    continue;
+                }
+                // "Attention assistant managers:": a job title, not a model.
+                if text[..e].ends_with("assistant")
+                    && text[e..].strip_prefix(' ').is_some_and(|t| {
+                        let w = t.split([':', ',']).next().unwrap_or("");
+                        !w.is_empty()
+                            && w.len() < t.len()
+                            && w.chars().all(|c| c.is_alphabetic())
+                            && !matches!(w, "model" | "agent" | "bot" | "ai")
+                    })
+                {
+                    continue;
+                }
+                // The rest of the line and the next one (the normalised text has no blank
+                // lines), at most REGION_AFTER bytes.
+                let hi = ceil_b(text, e + REGION_AFTER);
+                let mut end = text[e..hi].match_indices('\n').nth(1).map_or(hi, |(k, _)| e + k);
+                // Another speaker's turn ("User: …") is not part of what was addressed.
+                if let Some(k) = text[e..end].find('\n') {
+                    if speaker_line(&text[e + k + 1..end]) {
+                        end = e + k;
+                    }
+                }
+                match regions.last_mut() {
+                    Some(r) if s <= r.1 => r.1 = r.1.max(end),
+                    _ => regions.push((s, end)),
+                }
+            }
+            for (s, end) in regions {
+                let (features, target) = self.directives.features(text, s, end, concrete_target);
+                let mut score = directive::score(features, target);
+                if score < 0.4 {
+                    continue;
+                }
+                // An addressed example quoted in text about attacks.
+                let lo = floor_b(text, s.saturating_sub(WINDOW_BEFORE));
+                let quoted_here =
+                    quoted(&text[lo..s], &text[s..ceil_b(text, s + 200)]) || inside_quote(text, s, ceil_b(text, s + 1));
+                let fenced = fences.partition_point(|&f| f < s) % 2 == 1;
+                if self.settings.educational && discussion && (quoted_here || fenced) {
+                    score *= 0.4;
+                }
+                let det = if directive::acts(features) { Detector::ToolHijack } else { Detector::Override };
+                let (os, oe) = norm.orig_span(s, end);
+                hits.push(Hit {
+                    detector: det,
+                    start: os,
+                    end: oe,
+                    score,
+                    what: "directive addressed to an AI".into(),
+                });
+            }
+        }
+
         // 2. Score the detector matches in context.
         let found = if matches.iter().any(|m| Detector::of(self.rules[m.0].kind).is_some()) {
             Some(self.lexicon.scan(text))
@@ -669,6 +816,9 @@ impl Engine {
                     && (found.any(Cat::Conditional, sb_start, sa_end) || found.ends_at(Cat::Permission, sb_start, lead))
                 {
                     score *= 0.5;
+                }
+                if !addressed && rule.kind == Kind::Override && document_subject(sb, after) {
+                    score *= 0.4;
                 }
                 // A negated action ("never send your password to ...", "clients will not send").
                 if found.ends_at(Cat::Negation, sb_start.max(s.saturating_sub(40)), lead) {

@@ -15,7 +15,8 @@ pub enum Cat {
     Conditional = 1,
     /// "immediately", "without asking the user": urgency or secrecy.
     Urgency = 2,
-    /// Words that make the content after a turn marker a directive.
+    /// Words that make the content after a turn marker a directive (verbs as orders: base,
+    /// -s and -ing forms; a past participle such as "transferred" describes).
     Directive = 3,
     /// "attempting to", "attackers can": a description of an action, not an order.
     Descriptive = 4,
@@ -392,10 +393,18 @@ const URGENCY: &[&str] = &[
 ];
 
 const DIRECTIVE: &[&str] = &[
-    "ignor*",
-    "disregard*",
-    "reveal*",
-    "delete*",
+    "ignore",
+    "ignores",
+    "ignoring",
+    "disregard",
+    "disregards",
+    "disregarding",
+    "reveal",
+    "reveals",
+    "revealing",
+    "delete",
+    "deletes",
+    "deleting",
     "rm -rf",
     "send",
     "forward",
@@ -405,14 +414,24 @@ const DIRECTIVE: &[&str] = &[
     "credentials",
     "secret",
     "secrets",
-    "grant*",
-    "approve*",
-    "disable*",
-    "execute*",
+    "grant",
+    "grants",
+    "granting",
+    "approve",
+    "approves",
+    "approving",
+    "disable",
+    "disables",
+    "disabling",
+    "execute",
+    "executes",
+    "executing",
     "system prompt",
     "instruction",
     "instructions",
-    "overrid*",
+    "override",
+    "overrides",
+    "overriding",
     "admin*",
     "you are now",
     "you must",
@@ -424,8 +443,12 @@ const DIRECTIVE: &[&str] = &[
     "the ai should",
     "the ai will",
     "the ai is",
-    "obey*",
-    "comply*",
+    "obey",
+    "obeys",
+    "obeying",
+    "comply",
+    "complies",
+    "complying",
     "authorized",
     "authorised",
     "permission",
@@ -434,8 +457,12 @@ const DIRECTIVE: &[&str] = &[
     "developer mode",
     "without asking",
     "tell the user",
-    "transfer*",
-    "refund*",
+    "transfer",
+    "transfers",
+    "transferring",
+    "refund",
+    "refunds",
+    "refunding",
     "exfiltrat*",
     "/etc/passwd",
     ".ssh",
@@ -448,7 +475,9 @@ const DIRECTIVE: &[&str] = &[
     "say that",
     "you should",
     "you will",
-    "recommend*",
+    "recommend",
+    "recommends",
+    "recommending",
     "firewall",
     "port",
     "authorized you",
@@ -735,7 +764,7 @@ mod tests {
         // "like" inside "unlikely" is not a word.
         let u = t.find("unlikely").expect("present");
         assert!(!f.any(Cat::Framing, u, u + 8));
-        // prefix entries
-        assert_eq!(f.distinct(Cat::Directive, 0, t.len(), 5), 2);
+        // verb forms are entries of their own: "ignore", "ignoring", "instructions"
+        assert_eq!(f.distinct(Cat::Directive, 0, t.len(), 5), 3);
     }
 }

@@ -113,6 +113,7 @@
 //! sandbox; `configure` builds the automata once per instance.
 
 mod decode;
+mod directive;
 mod engine;
 mod exfil;
 mod hidden;
