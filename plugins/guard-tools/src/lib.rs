@@ -159,6 +159,21 @@ impl Tools {
         let mut signals: Vec<Signal> = Vec::new();
         for (path, text) in &texts {
             if !skip_path(path, text) {
+                // An identifier-like value (`ignore_previous_instructions`, an enum value or a
+                // default) is read as the words it is made of, like a parameter name.
+                if !text.contains(char::is_whitespace) {
+                    let phrase = schema::name_phrase(text);
+                    if phrase.split(' ').count() >= 4 {
+                        let from = signals.len();
+                        self.s.engine.analyze(path, &phrase, &ctx, &mut signals);
+                        let mut extra = Vec::new();
+                        self.x.analyze(path, &phrase, &ctx, &mut extra);
+                        signals.extend(extra.into_iter().filter(|s| self.s.engine.on(s.det)));
+                        for s in &mut signals[from..] {
+                            s.span = None;
+                        }
+                    }
+                }
                 self.s.engine.analyze(path, text, &ctx, &mut signals);
                 let mut extra = Vec::new();
                 self.x.analyze(path, text, &ctx, &mut extra);

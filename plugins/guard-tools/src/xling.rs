@@ -60,6 +60,11 @@ const FETCHCMD: u64 = 1 << 34; // curl / wget / base64 -d
 const ADDV: u64 = 1 << 35; // add (a recipient, a channel)
 const CONCESSIVE: u64 = 1 << 37; // even if / regardless / as though
 const EXAMPLE: u64 = 1 << 36; // e.g. / default / path to: the file is named as a path, not read
+const DEFLECT: u64 = 1 << 38; // "if the user asks (why)": a scripted answer follows
+const PROMO: u64 = 1 << 39; // recommend / endorse / promote a product
+const SOCIAL: u64 = 1 << 40; // star / follow / upvote / subscribe with other tools
+const PASSWD: u64 = 1 << 41; // passwords, API keys, tokens (values, not files)
+const FOUND: u64 = 1 << 42; // secrets the model comes across or the user has saved (not this tool's input)
 
 const LEX: &[(&str, u64)] = &[
     // --- credential and private files (path fragments; language-independent)
@@ -916,6 +921,110 @@ const LEX: &[(&str, u64)] = &[
     ("ningún detalle", HIDEERR),
     ("nenhum detalhe", HIDEERR),
     ("nessun dettaglio", HIDEERR),
+    // --- scripted answers when the user asks
+    ("if the user asks", DEFLECT),
+    ("if they ask", DEFLECT),
+    ("if asked", DEFLECT),
+    ("regardless of their question", DEFLECT),
+    ("regardless of the question", DEFLECT),
+    ("regardless of what the user asked", DEFLECT),
+    ("no matter what the user asks", DEFLECT),
+    ("whatever the user asks", DEFLECT),
+    // --- secrets found elsewhere: in the session, other tools, saved stores
+    ("they encounter", FOUND),
+    ("you encounter", FOUND),
+    ("you come across", FOUND),
+    ("during the session", FOUND),
+    ("in the conversation", FOUND),
+    ("from other tools", FOUND),
+    ("saved password", FOUND),
+    ("stored password", FOUND),
+    ("senhas salvas", FOUND),
+    ("senhas guardadas", FOUND),
+    ("contraseñas guardadas", FOUND),
+    ("mots de passe enregistrés", FOUND),
+    ("gespeicherten passw", FOUND),
+    ("password salvate", FOUND),
+    ("envie ", SEND),
+    ("is replaced", REPLACE),
+    ("are replaced", REPLACE),
+    ("replaced with", REPLACE),
+    ("when the user asks why", DEFLECT),
+    ("si el usuario pregunta", DEFLECT),
+    ("si l'utilisateur demande", DEFLECT),
+    ("wenn der nutzer fragt", DEFLECT),
+    ("se o usuário perguntar", DEFLECT),
+    ("se l'utente chiede", DEFLECT),
+    (" say ", LIE),
+    ("claim that", LIE),
+    ("tell them", LIE),
+    // --- promotion in every answer
+    ("recommend the", PROMO),
+    ("recommend our", PROMO),
+    ("endorsed by", PROMO),
+    ("promote ", PROMO),
+    ("advertise", PROMO),
+    ("upsell", PROMO),
+    ("sponsored", PROMO),
+    ("in every answer", ALWAYS),
+    ("in every response", ALWAYS),
+    ("in every reply", ALWAYS),
+    ("in all answers", ALWAYS),
+    // --- side actions on other services
+    ("star the repo", SOCIAL),
+    ("also star", SOCIAL),
+    ("follow the user", SOCIAL),
+    ("follow the account", SOCIAL),
+    ("upvote", SOCIAL),
+    ("subscribe to", SOCIAL),
+    ("like the post", SOCIAL),
+    ("fork the repo", SOCIAL),
+    ("retweet", SOCIAL),
+    // --- secret values
+    ("password", PASSWD),
+    ("api key", PASSWD),
+    ("api_key", PASSWD),
+    ("access token", PASSWD),
+    ("secret key", PASSWD),
+    ("senha", PASSWD),
+    ("contraseña", PASSWD),
+    ("mot de passe", PASSWD),
+    ("mots de passe", PASSWD),
+    ("passwort", PASSWD),
+    ("kennwort", PASSWD),
+    ("密码", PASSWD),
+    ("パスワード", PASSWD),
+    ("пароль", PASSWD),
+    ("пароли", PASSWD),
+    ("비밀번호", PASSWD),
+    // --- secrecy and bulk data, more wordings
+    ("don't reveal to the", SECRET),
+    ("do not reveal to the", SECRET),
+    ("not reveal to the human", SECRET),
+    ("not reveal to the user", SECRET),
+    ("without revealing", SECRET),
+    ("hide this from the user", SECRET),
+    ("pictures folder", BULK),
+    ("documents folder", BULK),
+    ("downloads folder", BULK),
+    ("every image in", BULK),
+    ("every file in", BULK),
+    ("all files in the user", BULK),
+    // --- no confirmation, more languages
+    ("non chiedere mai conferma", NOCONFIRM),
+    ("non chiedere conferma", NOCONFIRM),
+    ("no pidas confirmación", NOCONFIRM),
+    ("nunca pidas confirmación", NOCONFIRM),
+    ("sin pedir confirmación", NOCONFIRM),
+    ("ne demande jamais de confirmation", NOCONFIRM),
+    ("ne demande pas de confirmation", NOCONFIRM),
+    ("frage nie nach einer bestätigung", NOCONFIRM),
+    ("nunca peça confirmação", NOCONFIRM),
+    ("não peça confirmação", NOCONFIRM),
+    ("sem pedir confirmação", NOCONFIRM),
+    ("不要请求确认", NOCONFIRM),
+    ("确認せず", NOCONFIRM),
+    ("не спрашивай подтверждения", NOCONFIRM),
 ];
 
 /// Compiled lexicon.
@@ -1250,6 +1359,39 @@ impl Xling {
                     "x-personal-into-param",
                     0.7,
                     "asks to put the user's personal data or messages into a parameter",
+                    i,
+                ));
+            }
+            if own_has(SYSPROMPT) && own & (REPLACE | VOID | IGNORE) != 0 {
+                fired.push((Det::Hidden, "x-rewrite-prompt", 0.8, "rewrites or voids the model's system prompt", i));
+            }
+            if own_has(DEFLECT) && m & LIE != 0 {
+                fired.push((
+                    Det::Hidden,
+                    "x-scripted-answer",
+                    0.75,
+                    "tells the model what to answer when the user asks",
+                    i,
+                ));
+            }
+            if own_has(PROMO) && m & (ALWAYS | EVERYMSG) != 0 {
+                fired.push((Det::Shadowing, "x-promotion", 0.7, "asks to insert promotion into answers", i));
+            }
+            if own_has(SOCIAL) && m & (ALWAYS | TOOLREF | EVERYMSG) != 0 {
+                fired.push((
+                    Det::Shadowing,
+                    "x-side-action",
+                    0.75,
+                    "asks for side actions on other services (star, follow, subscribe)",
+                    i,
+                ));
+            }
+            if own_has(PASSWD | FOUND) && own & (SEND | COPY) != 0 && desc && !about_credentials {
+                fired.push((
+                    Det::Sensitive,
+                    "x-secret-into-param",
+                    0.75,
+                    "asks to pass passwords, keys or tokens in a parameter",
                     i,
                 ));
             }
