@@ -81,8 +81,6 @@
 //! Knowingly not done: JWE (encrypted tokens), other algorithms (PS256, EdDSA,
 //! ES384, ...), `jti` replay tracking, `typ` checks.
 
-wit_bindgen::generate!({ path: "../../wit", world: "auth-provider" });
-
 mod config;
 mod keys;
 mod token;
@@ -92,49 +90,31 @@ mod verify;
 mod tests;
 
 use config::Verifier;
-use exports::warden::plugin::auth::{AuthError, AuthRequest, Guest as Auth};
-use exports::warden::plugin::lifecycle::Guest as Lifecycle;
-use std::cell::RefCell;
-use warden::plugin::host::{Level, log};
-use warden::plugin::types::{ContentForms, PluginError, PluginInfo, Principal, Stages};
+use warden_plugin_sdk::*;
 
-thread_local! {
-    static VERIFIER: RefCell<Option<Verifier>> = const { RefCell::new(None) };
-}
+struct Jwt(Verifier);
 
-struct Plugin;
-
-impl Lifecycle for Plugin {
+impl Auth for Jwt {
     fn describe() -> PluginInfo {
-        PluginInfo {
-            name: "auth-jwt".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            description:
-                "JWT bearer tokens (HS256, RS256, ES256) checked against a JWKS: signature, issuer, audience, expiry"
-                    .into(),
-            stages: Stages::empty(),
-            content_forms: ContentForms::empty(),
-            config_schema: Some(config::SCHEMA.into()),
-        }
+        PluginInfo::provider(
+            "auth-jwt",
+            env!("CARGO_PKG_VERSION"),
+            "JWT bearer tokens (HS256, RS256, ES256) checked against a JWKS: signature, issuer, audience, expiry",
+        )
+        .with_config_schema(config::SCHEMA)
     }
 
-    fn configure(config_json: String) -> Result<(), String> {
-        let (verifier, notes) = Verifier::from_json(&config_json)?;
+    fn configure(config_json: &str) -> Result<Self, String> {
+        let (verifier, notes) = Verifier::from_json(config_json)?;
         for note in notes {
             log(Level::Warn, &note);
         }
-        VERIFIER.with(|v| *v.borrow_mut() = Some(verifier));
-        Ok(())
+        Ok(Jwt(verifier))
+    }
+
+    fn authenticate(&self, request: &AuthRequest) -> Result<Principal, AuthError> {
+        self.0.authenticate(&request.headers, request.now_unix)
     }
 }
 
-impl Auth for Plugin {
-    fn authenticate(request: AuthRequest) -> Result<Principal, AuthError> {
-        VERIFIER.with(|v| match &*v.borrow() {
-            Some(verifier) => verifier.authenticate(&request.headers, request.now_unix),
-            None => Err(AuthError::Failed(PluginError { message: "auth-jwt is not configured".into() })),
-        })
-    }
-}
-
-export!(Plugin);
+export_auth!(Jwt);

@@ -3,9 +3,7 @@
 //! also check tokens signed by OpenSSL itself and the HS256 example of RFC 7515.
 
 use crate::config::{SCHEMA, Verifier};
-use crate::exports::warden::plugin::auth::AuthError;
 use crate::keys::{Alg, Jwk, Key, Material, Parsed};
-use crate::warden::plugin::types::Principal;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit as _, Mac as _};
@@ -13,6 +11,8 @@ use p256::ecdsa::signature::Signer as _;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::sync::OnceLock;
+use warden_plugin_sdk::AuthError;
+use warden_plugin_sdk::Principal;
 
 const RSA_N: &str = "opt2w9mskqcKBW8c7QLIOO8smoCPUz95cic582CDX5RLOxfsMAcV-ZL4AIKmpRB5X40dwVqnrNSDy60Tu56RnVw3HdNhc9EtEIxycpV-eQePlzcHxqFMKtCqP5vvcWNIGhezjeTsIqYN3oTMA0PnQsQquifddIuLVip98FMGkASCJJOZKnIilqfJ1vyiowzP8jo1ETMKsjS_rOJCXdrhuSMChM1OsZgz5Gzkr1GFFxFzbCjgFYrAz3L8KaRAtSNRMmjxmplRj_Qqoex410VQBWhaKRYFbnWsAg3BdQ6wSZjvkbTP72X36NIIy1TlqCOamyAYRLQ9Xbxq3Om5dh2AYw";
 const RSA_E: &str = "AQAB";

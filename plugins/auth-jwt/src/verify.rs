@@ -2,11 +2,11 @@
 //! mapping of claims to a principal.
 
 use crate::config::Verifier;
-use crate::exports::warden::plugin::auth::AuthError;
 use crate::keys::Key;
 use crate::token;
-use crate::warden::plugin::types::Principal;
 use serde_json::Value;
+use warden_plugin_sdk::AuthError;
+use warden_plugin_sdk::Principal;
 
 /// Most members in the header, and claims in the payload.
 const MAX_HEADER_MEMBERS: usize = 32;
