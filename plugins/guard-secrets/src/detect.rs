@@ -924,6 +924,16 @@ impl Scan<'_> {
         let mut at = None;
         while k < b.len() && k - auth < 512 {
             match b[k] {
+                // A password with an unencoded `#`, `?` or `/` (common in DATABASE_URL values):
+                // `user:pa#ss@host` still has its `@` and a host name ahead.
+                b'/' | b'?' | b'#' if at.is_none() && b[auth..k].contains(&b':') => match later_at(b, k) {
+                    Some(a) => {
+                        at = Some(a);
+                        k = a + 1;
+                        continue;
+                    }
+                    None => break,
+                },
                 b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'`' | b'\\' | b'(' | b')' | b'[' | b']' | b'{'
                 | b'}' | b',' | b';' => break,
                 c if is_space(c) => break,
@@ -1578,4 +1588,26 @@ fn password_value(v: &[u8], strict: bool) -> bool {
     }
     // Short all-digit values are more often PINs, ports or counts than passwords.
     !v.iter().all(u8::is_ascii_digit) || v.len() >= 8
+}
+
+/// The `@` that ends a password holding `#`, `?` or `/`: within 64 bytes of `from`, before
+/// any space or quote, and followed by a host name (`db.internal`, `localhost`, `10.0.0.1`).
+fn later_at(b: &[u8], from: usize) -> Option<usize> {
+    let mut k = from;
+    while k < b.len() && k - from < 64 {
+        match b[k] {
+            c if is_space(c) => return None,
+            b'"' | b'\'' | b'<' | b'>' | b'`' => return None,
+            b'@' => {
+                let h = &b[k + 1..];
+                let n = h.iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'.' || **c == b'-').count();
+                let host = &h[..n];
+                let ends = h.get(n).is_none_or(|c| matches!(c, b':' | b'/' | b'?') || is_space(*c));
+                return (n >= 3 && ends && (host.contains(&b'.') || host == b"localhost")).then_some(k);
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    None
 }

@@ -225,6 +225,11 @@ fn passwords_in_urls_and_connection_strings() {
     assert_clean("postgres://reporting@db.internal:5432/analytics");
     assert_clean("git@github.com:acme/warden.git");
     assert_clean("Server=db;Database=crm;User ID=app;Password=${DB_PASSWORD};");
+    // Unencoded `#`, `?` or `/` inside the password (common in DATABASE_URL values).
+    assert_detects("DATABASE_URL=postgresql://app_user:Xk9#mQ2vL7pR@db-prod.internal:5432/orders", "url-password");
+    assert_detects("redis://default:aB3?kL9/xQ2w@cache.local:6379/0", "url-password");
+    assert_clean("https://example.com/docs#section:intro@top");
+    assert_clean("see https://host/a:b#frag and mail bob@corp");
 }
 
 #[test]

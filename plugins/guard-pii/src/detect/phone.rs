@@ -568,13 +568,19 @@ fn international(d: &[u8]) -> bool {
 }
 
 /// Placeholder digits: `555-555-5555`, `000 0000`, `(999) 999-9999` (at most two
-/// distinct digits), `123-456-7890`.
+/// distinct digits), `123-456-7890`, and a subscriber part that is a filler after a real
+/// looking prefix (`+1 (555) 010-0000`: the last seven digits of two kinds, ending `0000`).
 fn placeholder(d: &[u8]) -> bool {
-    let mut seen = [false; 10];
-    for c in d {
-        seen[usize::from(c - b'0')] = true;
-    }
-    seen.iter().filter(|x| **x).count() <= 2 || d.ends_with(b"1234567890")
+    let distinct = |d: &[u8]| {
+        let mut seen = [false; 10];
+        for c in d {
+            seen[usize::from(c - b'0')] = true;
+        }
+        seen.iter().filter(|x| **x).count()
+    };
+    distinct(d) <= 2
+        || d.ends_with(b"1234567890")
+        || (d.len() >= 10 && d.ends_with(b"0000") && distinct(&d[d.len() - 7..]) <= 2)
 }
 
 /// Length of the ITU country calling code `d` starts with.
@@ -635,6 +641,9 @@ mod tests {
         assert_eq!(phones("at 415.555.2671"), ["415.555.2671"]);
         assert_eq!(phones("1-800-555-0199"), ["1-800-555-0199"]);
         assert_eq!(phones("555-123-4567"), ["555-123-4567"]);
+        // A filler subscriber part is a placeholder; a real main line ending 0000 is not.
+        assert!(phones("Phone: +1 (555) 010-0000, replace with yours").is_empty());
+        assert_eq!(phones("+1 650-253-0000"), ["+1 650-253-0000"]);
         assert_eq!(phones("020 7946 0958"), ["020 7946 0958"]);
         assert_eq!(phones("call 020 7946 0958 2 times"), ["020 7946 0958"]);
         assert_eq!(phones("8 (495) 123-45-67"), ["8 (495) 123-45-67"]);
