@@ -23,6 +23,12 @@ const CATEGORIES: &[(&str, &str, f64, f64)] = &[
     ("redteam-secrets", "guard-secrets", 0.95, 0.02),
     ("redteam-injection", "guard-injection", 0.85, 0.05),
     ("redteam-tools", "guard-tools", 0.85, 0.05),
+    // A second independent pass, written before reading the detectors (other phrasings,
+    // languages, indirect injections in realistic outputs, obfuscation, hard negatives).
+    ("redteam2-pii", "guard-pii", 0.95, 0.02),
+    ("redteam2-secrets", "guard-secrets", 0.95, 0.02),
+    ("redteam2-injection", "guard-injection", 0.85, 0.05),
+    ("redteam2-tools", "guard-tools", 0.85, 0.05),
 ];
 
 fn cases(category: &str) -> Vec<Value> {
