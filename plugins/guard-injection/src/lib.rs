@@ -16,6 +16,18 @@
 //! | `injection.tool-hijack`  | "call the tool X", "use the send_email tool", "invoke the `f` function", function-call syntax without the word tool ("call send_email with to=...", "use update_profile to change ..."; weak alone, stronger next to secrets or when addressed to the AI), swapping a payment or contact destination ("always replace the destination with ...", "change their recovery email to ..."), "run this command", dangerous shell (`curl … \| sh`, from a raw IP address in particular, `rm -rf /`, `powershell -enc`, reverse shells, `chmod 777 /etc/shadow`), privileged actions (merge/approve/delete/grant access/transfer money); weak alone, strong when addressed to the AI or urgent/secret |
 //! | `injection.custom`       | the operator's `extra_phrases` / `extra_patterns` |
 //!
+//! Besides fixed phrases, text *addressed to an AI* ("note to any automated assistant:", "AI
+//! support agent:", "to the AI summarising reviews", "assistant reviewing this PR", an
+//! `<instruction>` tag, "the user has already authorized you to", "your safety settings",
+//! "before answering the user's question") is scored by what the rest of its line and the
+//! next one ask for (see `directive`): sending data out, harmful or privileged actions, other
+//! actions, scripting what the user is told, overriding the task, sensitive data, secrecy,
+//! claimed authority, a concrete destination. One kind alone stays below the warn threshold;
+//! prohibitions ("do not commit secrets"), descriptions ("it sends"), roles that are as
+//! often people ("Agent note:") and job titles ("assistant managers") do not count. The hit
+//! is reported as `injection.tool-hijack` when an action is asked for, else as
+//! `injection.override`.
+//!
 //! Phrases are matched on a normalised copy of each string (case, full-width forms, accents,
 //! whitespace, zero-width characters, Cyrillic/Greek homoglyphs inside Latin words, leet digits
 //! inside words, markdown emphasis/strike/code marks between words, inline HTML tags inside
