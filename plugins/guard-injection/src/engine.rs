@@ -707,10 +707,10 @@ impl Engine {
                 let hi = ceil_b(text, e + REGION_AFTER);
                 let mut end = text[e..hi].match_indices('\n').nth(1).map_or(hi, |(k, _)| e + k);
                 // Another speaker's turn ("User: …") is not part of what was addressed.
-                if let Some(k) = text[e..end].find('\n') {
-                    if speaker_line(&text[e + k + 1..end]) {
-                        end = e + k;
-                    }
+                if let Some(k) = text[e..end].find('\n')
+                    && speaker_line(&text[e + k + 1..end])
+                {
+                    end = e + k;
                 }
                 match regions.last_mut() {
                     Some(r) if s <= r.1 => r.1 = r.1.max(end),
