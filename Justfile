@@ -17,6 +17,16 @@ bench:
     cargo bench -p warden-host --bench plugin_call
     cargo bench -p warden-host --bench guardrails
 
+# End-to-end benchmarks (crates/warden-bench): MCP calls direct to an echo upstream and
+# through `warden serve` (no plugins, the full default chain, each plugin alone), cold
+# start, RSS. Tables for BENCHMARKS.md in benchmarks/e2e.md, everything in
+# benchmarks/e2e.json. `just bench-e2e --quick` for a short run; see --help for sizes.
+bench-e2e *ARGS:
+    cargo build --release -p warden -p warden-bench
+    mkdir -p benchmarks
+    target/release/warden-bench --warden target/release/warden --json benchmarks/e2e.json {{ARGS}} > benchmarks/e2e.md
+    cat benchmarks/e2e.md
+
 # Detector quality on tests/cases (recall / false positives per category and kind).
 quality:
     cargo test -p warden --test guardrail_quality -- --nocapture

@@ -178,6 +178,9 @@ pub struct Sessions {
     pub rss_before_kib: u64,
     pub rss_after_kib: u64,
     pub kib_per_1000: f64,
+    /// The echo upstream's RSS change meanwhile (does the gateway open upstream sessions
+    /// per client session?).
+    pub upstream_rss_delta_kib: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -223,6 +226,53 @@ fn mib(kib: u64) -> String {
 }
 
 impl Report {
+    fn row(&self, config: &str, payload: usize, clients: usize) -> Option<&Row> {
+        self.rows.iter().find(|r| r.config == config && r.payload_bytes == payload && r.clients == clients)
+    }
+
+    /// Issue 6's targets (full default chain, 1 KiB, HTTP upstream) against this run.
+    fn targets(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "### Targets (issue 6: full default chain, 1 KiB payload, HTTP upstream)\n");
+        let _ = writeln!(out, "| target | measured | met |");
+        let _ = writeln!(out, "|---|---:|---|");
+        let verdict = |ok: bool| if ok { "yes" } else { "**no**" };
+        let mut line = |target: &str, measured: Option<(String, bool)>| {
+            let (value, met) = measured.map_or(("not measured".to_string(), "–"), |(v, ok)| (v, verdict(ok)));
+            let _ = writeln!(out, "| {target} | {value} | {met} |");
+        };
+        let one = self.row("full/http", 1024, 1);
+        line(
+            "added p50 ≤ 0.5 ms at 1 client",
+            one.and_then(|r| r.added_p50_us).map(|us| (format!("{} ms", signed_ms(us)), us <= 500.0)),
+        );
+        line(
+            "added p99 ≤ 2 ms at 1 client",
+            one.and_then(|r| r.added_p99_us).map(|us| (format!("{} ms", signed_ms(us)), us <= 2000.0)),
+        );
+        line(
+            "throughput ≥ 60% of direct at 8 clients",
+            self.row("full/http", 1024, 8)
+                .and_then(|r| r.throughput_ratio)
+                .map(|x| (format!("{:.0}%", x * 100.0), x >= 0.6)),
+        );
+        line(
+            "cold start ≤ 150 ms with the plugin cache",
+            self.cold_start.as_ref().map(|c| {
+                (format!("{:.0} ms", c.warm_cache_first_call_median_ms), c.warm_cache_first_call_median_ms <= 150.0)
+            }),
+        );
+        line(
+            "idle RSS ≤ 40 MiB",
+            self.gateways
+                .iter()
+                .find(|g| g.name == "full/http")
+                .map(|g| (format!("{} MiB", mib(g.rss_idle_kib)), g.rss_idle_kib <= 40 * 1024)),
+        );
+        let _ = writeln!(out);
+        out
+    }
+
     pub fn markdown(&self) -> String {
         let mut out = String::new();
         let m = &self.machine;
@@ -241,6 +291,8 @@ impl Report {
             "- per cell: {:.1} s warm-up, then {} calls or {:.1} s, whichever first; latencies in ms\n",
             s.warmup_secs, s.calls, s.max_secs
         );
+
+        out.push_str(&self.targets());
 
         for &payload in &s.payloads {
             let _ = writeln!(out, "### {} payload\n", size(payload));
@@ -332,28 +384,41 @@ impl Report {
         }
 
         let _ = writeln!(out, "### Memory (RSS of the warden process, MiB)\n");
-        let _ = writeln!(out, "| config | after start | idle after a call | peak under load |");
-        let _ = writeln!(out, "|---|---:|---:|---:|");
+        let _ =
+            writeln!(out, "| config | after start | idle after a call | peak, payloads ≤ 10 KiB | peak, any payload |");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|");
         for g in &self.gateways {
+            let peak = |small: bool| {
+                self.rows
+                    .iter()
+                    .filter(|r| r.config == g.name && (!small || r.payload_bytes <= 10240))
+                    .filter_map(|r| r.rss_peak_kib)
+                    .max()
+                    .map(mib)
+                    .unwrap_or_else(|| "–".into())
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 g.name,
                 mib(g.rss_start_kib),
                 mib(g.rss_idle_kib),
-                mib(g.rss_peak_kib)
+                peak(true),
+                peak(false)
             );
         }
         if let Some(s) = &self.sessions {
             let _ = writeln!(
                 out,
                 "\nOpen sessions (full/http, initialize + initialized, kept open): {} of {} opened, RSS {} → {} \
-                 MiB, **{:.1} MiB per 1,000 sessions**.",
+                 MiB, **{:.1} MiB per 1,000 sessions** (the HTTP echo upstream's RSS changed by {:+.1} MiB \
+                 meanwhile).",
                 s.opened,
                 s.requested,
                 mib(s.rss_before_kib),
                 mib(s.rss_after_kib),
-                s.kib_per_1000 / 1024.0
+                s.kib_per_1000 / 1024.0,
+                s.upstream_rss_delta_kib as f64 / 1024.0
             );
         }
         out

@@ -250,7 +250,7 @@ async fn cold_and_sessions(
     args: &RunArgs,
     warden: &Path,
     work: &Path,
-    echo_url: &str,
+    echo: &Proc,
 ) -> Result<(Option<ColdStart>, Option<Sessions>, Option<TempDir>)> {
     let full = specs().into_iter().find(|s| s.name == "full/http").context("full/http spec")?;
     let mut cold = ColdStart::default();
@@ -259,13 +259,13 @@ async fn cold_and_sessions(
         let cache = TempDir::new(&format!("cold-cache-{i}"))?;
         let state = TempDir::new(&format!("cold-state-{i}"))?;
         let env = GatewayEnv { cache_home: cache.path().to_path_buf(), state_home: state.path().to_path_buf() };
-        let (listen, first, proc) = first_call(&full, warden, work, echo_url, &env).await?;
+        let (listen, first, proc) = first_call(&full, warden, work, &echo.url, &env).await?;
         drop(proc);
         if i < args.cold_runs {
             cold.empty_cache_listening_ms.push(listen);
             cold.empty_cache_first_call_ms.push(first);
         }
-        let (listen, first, proc) = first_call(&full, warden, work, echo_url, &env).await?;
+        let (listen, first, proc) = first_call(&full, warden, work, &echo.url, &env).await?;
         if i < args.cold_runs {
             cold.warm_cache_listening_ms.push(listen);
             cold.warm_cache_first_call_ms.push(first);
@@ -281,7 +281,7 @@ async fn cold_and_sessions(
 
     let (sessions, cache) = match last_warm {
         Some((proc, cache, _state)) if args.sessions > 0 => {
-            (Some(open_sessions(&proc, args.sessions).await?), Some(cache))
+            (Some(open_sessions(&proc, echo, args.sessions).await?), Some(cache))
         }
         Some((_, cache, _)) => (None, Some(cache)),
         None => (None, None),
@@ -291,8 +291,9 @@ async fn cold_and_sessions(
 
 /// Open `n` MCP sessions (initialize + initialized) on the full-chain gateway and keep them
 /// open; the RSS delta is the gateway's cost of holding them.
-async fn open_sessions(proc: &Proc, n: usize) -> Result<Sessions> {
+async fn open_sessions(proc: &Proc, echo: &Proc, n: usize) -> Result<Sessions> {
     let rss_before_kib = settle_rss(proc).await;
+    let echo_before = echo.rss_kib().unwrap_or(0);
     let target = Target { url: proc.url.clone(), key: Some(API_KEY.to_string()), tool: String::new() };
     // One connection pool for all of them: the gateway sees n sessions, the bench does
     // not need n pools.
@@ -315,6 +316,7 @@ async fn open_sessions(proc: &Proc, n: usize) -> Result<Sessions> {
         }
     }
     let rss_after_kib = settle_rss(proc).await.max(settle_rss(proc).await);
+    let echo_after = echo.rss_kib().unwrap_or(0);
     let opened = clients.len();
     for client in clients {
         let _ = client.cancel().await;
@@ -327,6 +329,7 @@ async fn open_sessions(proc: &Proc, n: usize) -> Result<Sessions> {
         rss_before_kib,
         rss_after_kib,
         kib_per_1000: if opened == 0 { 0.0 } else { delta as f64 * 1000.0 / opened as f64 },
+        upstream_rss_delta_kib: echo_after as i64 - echo_before as i64,
     })
 }
 
@@ -354,7 +357,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let echo = procs::echo_http()?;
     eprintln!("warden-bench: {} against echo upstream {}", warden.display(), echo.url);
 
-    let (cold, sessions, warm_cache) = cold_and_sessions(&args, &warden, work.path(), &echo.url).await?;
+    let (cold, sessions, warm_cache) = cold_and_sessions(&args, &warden, work.path(), &echo).await?;
     if let Some(c) = &cold {
         eprintln!(
             "cold start: {:.0} ms (empty cache), {:.0} ms (warm)",
