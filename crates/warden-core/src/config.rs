@@ -66,6 +66,11 @@ pub struct GatewayConfig {
     /// gateway publishes `/.well-known/oauth-protected-resource` and points to it
     /// from its 401 challenges, so clients can log in with the identity provider.
     pub oauth: Option<OAuthConfig>,
+    /// Largest message a client may send (an HTTP body, a stdio line), in bytes;
+    /// larger ones get HTTP 413 (stdio: a JSON-RPC error).
+    pub max_body_bytes: usize,
+    /// Deepest nesting of arrays and objects in a client's message.
+    pub max_json_depth: usize,
 }
 
 /// `[gateway.oauth]`: what clients need to obtain a token for this gateway
@@ -136,6 +141,8 @@ impl Default for GatewayConfig {
             pins_file: None,
             rules: Vec::new(),
             oauth: None,
+            max_body_bytes: 4 * 1024 * 1024,
+            max_json_depth: 64,
         }
     }
 }
@@ -278,6 +285,13 @@ impl Config {
 
 fn check_gateway(raw: &RawConfig, errors: &mut Vec<ConfigError>) {
     let mut err = |path: String, message: String| errors.push(ConfigError { path, message });
+    if raw.gateway.max_body_bytes < 1024 {
+        err("gateway.max_body_bytes".into(), "must be at least 1024 (an initialize request)".into());
+    }
+    // serde_json stops at 128 levels; the gateway's limit must be the one that applies.
+    if !(8..=128).contains(&raw.gateway.max_json_depth) {
+        err("gateway.max_json_depth".into(), "must be between 8 and 128".into());
+    }
     if raw.gateway.listen.parse::<std::net::SocketAddr>().is_err() {
         err("gateway.listen".into(), format!("{:?} is not an address such as 127.0.0.1:8808", raw.gateway.listen));
     }

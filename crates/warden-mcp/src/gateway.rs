@@ -6,6 +6,7 @@
 use crate::audit::{Audit, now_ms};
 use crate::naming::{Clash, ToolPrefix, assign};
 use crate::pins::{PinStatus, Pins};
+use crate::schema::shown;
 use crate::upstream::{Caller, Upstream, UpstreamRequest, UpstreamSpec, send_to_client};
 use crate::upstream::{Extras, UpstreamEvent};
 use rmcp::ErrorData as McpError;
@@ -72,6 +73,8 @@ pub struct HiddenTool {
 struct Route {
     upstream: usize,
     name: String,
+    /// A tool's input schema: arguments are checked against it before the call.
+    schema: Option<Arc<JsonObject>>,
 }
 
 /// Everything the upstreams offer, as clients see it. Tools and prompts are
@@ -489,7 +492,8 @@ impl Gateway {
         for (i, (row, tools)) in names.into_iter().zip(&tools).enumerate() {
             for (name, tool) in row.into_iter().zip(tools.iter()) {
                 let Some(name) = name else { continue };
-                catalog.routes.insert(name.clone(), Route { upstream: i, name: tool.name.to_string() });
+                let schema = Some(tool.input_schema.clone());
+                catalog.routes.insert(name.clone(), Route { upstream: i, name: tool.name.to_string(), schema });
                 let mut tool = tool.clone();
                 tool.name = name.into();
                 catalog.tools.push(tool);
@@ -504,7 +508,9 @@ impl Gateway {
         for (i, (row, prompts)) in names.into_iter().zip(&prompts).enumerate() {
             for (name, prompt) in row.into_iter().zip(prompts.iter()) {
                 let Some(name) = name else { continue };
-                catalog.prompt_routes.insert(name.clone(), Route { upstream: i, name: prompt.name.clone() });
+                catalog
+                    .prompt_routes
+                    .insert(name.clone(), Route { upstream: i, name: prompt.name.clone(), schema: None });
                 let mut prompt = prompt.clone();
                 prompt.name = name;
                 catalog.prompts.push(prompt);
@@ -548,12 +554,26 @@ impl Gateway {
         name: &str,
         routes: fn(&Catalog) -> &HashMap<String, Route>,
     ) -> Result<(&Upstream, String), McpError> {
+        self.resolve_route(principal, kind, name, routes).await.map(|(up, name, _)| (up, name))
+    }
+
+    /// [`Gateway::resolve`], with the item's input schema. Only exact names resolve:
+    /// no normalisation (case, Unicode, path segments), so a look-alike name is unknown.
+    async fn resolve_route(
+        &self,
+        principal: Option<&Principal>,
+        kind: &str,
+        name: &str,
+        routes: fn(&Catalog) -> &HashMap<String, Route>,
+    ) -> Result<(&Upstream, String, Option<Arc<JsonObject>>), McpError> {
         let catalog = self.catalog.read().await;
         let route = routes(&catalog)
             .get(name)
             .filter(|r| self.may_use(principal, self.upstreams[r.upstream].name(), &r.name))
-            .ok_or_else(|| McpError::invalid_params(format!("unknown {kind}: {name}"), None))?;
-        Ok((&self.upstreams[route.upstream], route.name.clone()))
+            // The name is the caller's: shown escaped and cut (control characters,
+            // megabyte names), never raw.
+            .ok_or_else(|| McpError::invalid_params(format!("unknown {kind}: {}", shown(name)), None))?;
+        Ok((&self.upstreams[route.upstream], route.name.clone(), route.schema.clone()))
     }
 
     /// Count one stage of a request in the metrics and hand it to the telemetry sinks.
@@ -751,7 +771,8 @@ impl Gateway {
         caller: Caller,
     ) -> Result<CallToolResult, McpError> {
         let started = Instant::now();
-        let (upstream, tool) = match self.resolve(ctx.principal.as_ref(), "tool", &ctx.tool, |c| &c.routes).await {
+        let found = self.resolve_route(ctx.principal.as_ref(), "tool", &ctx.tool, |c| &c.routes).await;
+        let (upstream, tool, schema) = match found {
             Ok(found) => found,
             Err(e) => {
                 let finding = Finding::new("gateway.unknown-tool", "no such tool for this caller");
@@ -763,9 +784,22 @@ impl Gateway {
         ctx.tool = tool.clone();
         let ctx: &CallContext = ctx;
 
+        // Arguments that do not fit the tool's schema never reach the guardrails or the
+        // upstream. An `isError` result (not a protocol error), so a model can correct
+        // the call (MCP 2025-11-25, SEP-1303).
+        let arguments = Value::Object(arguments.unwrap_or_default());
+        if let Some(schema) = &schema
+            && let Err(problems) = crate::schema::validate(schema, &arguments)
+        {
+            let finding = Finding::new("gateway.schema", "arguments do not match the tool's input schema");
+            self.audit(ctx, "validate", Outcome::Blocked, started, &[finding]);
+            let text = format!("Warden refused the call: {}", problems.join("; "));
+            return Ok(CallToolResult::error(vec![ContentBlock::text(text)]));
+        }
+
         let stage = Instant::now();
         let chains = self.chains_for(&ctx.server);
-        let input = chains.input.run(Stage::Input, ctx, Value::Object(arguments.unwrap_or_default())).await;
+        let input = chains.input.run(Stage::Input, ctx, arguments).await;
         self.audit(ctx, "input", outcome(input.action), stage, &input.findings);
         if input.action == Action::Block {
             tracing::info!(server = %ctx.server, tool = %ctx.tool, "input blocked");

@@ -5,6 +5,7 @@
 //! - [`upstream`]: upstream servers (stdio child processes, Streamable HTTP), kept and re-established;
 //! - [`naming`]: namespaced tool names; [`paging`]: cursors for the aggregated lists;
 //! - [`pins`]: tool definitions pinned by digest (trust on first use);
+//! - [`jsonrpc`]: screening of incoming messages; [`schema`]: tool arguments vs their input schema;
 //! - [`demo`]: the built-in demo upstream (`warden demo-server`).
 
 // rmcp marks logging and resources/unsubscribe deprecated (SEP-2577, a draft
@@ -15,11 +16,13 @@
 pub mod audit;
 pub mod demo;
 pub mod gateway;
+pub mod jsonrpc;
 pub mod metrics;
 pub mod naming;
 pub mod otel;
 pub mod paging;
 pub mod pins;
+pub mod schema;
 pub mod server;
 pub mod upstream;
 

@@ -2,6 +2,7 @@
 //! (Streamable HTTP at `/mcp`, stdio).
 
 use crate::gateway::Gateway;
+use crate::jsonrpc::{Limits, Rejection};
 use crate::paging::{PAGE_SIZE, page};
 use crate::upstream::Caller;
 use axum::extract::{Request, State};
@@ -169,6 +170,17 @@ impl ServerHandler for GatewayHandler {
         Ok(self.gateway.read_resource(id, principal, &request.uri).await?.into())
     }
 
+    /// A method MCP does not define (or one of a capability the gateway does not
+    /// offer): rmcp's default answers -32601 with the bare method name as message.
+    async fn on_custom_request(
+        &self,
+        request: rmcp::model::CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CustomResult, McpError> {
+        let method = crate::schema::shown(&request.method);
+        Err(McpError::new(rmcp::model::ErrorCode::METHOD_NOT_FOUND, format!("method not found: {method}"), None))
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
@@ -200,6 +212,8 @@ pub struct HttpPolicy {
     pub allowed_origins: Vec<String>,
     /// Publish OAuth protected-resource metadata and name it in 401 challenges.
     pub oauth: Option<warden_core::config::OAuthConfig>,
+    /// Size and nesting limits on every message clients send.
+    pub limits: Limits,
 }
 
 /// What the auth middleware needs.
@@ -227,6 +241,7 @@ pub async fn serve_http(
     policy: HttpPolicy,
 ) -> std::io::Result<()> {
     let config = StreamableHttpServerConfig::default()
+        .with_max_request_body_bytes(policy.limits.max_bytes)
         .with_allowed_hosts(policy.allowed_hosts)
         .with_allowed_origins(policy.allowed_origins)
         .enforce_origin_validation();
@@ -234,11 +249,9 @@ pub async fn serve_http(
         gateway: gateway.clone(),
         resource_metadata: policy.oauth.as_ref().map(|o| metadata_url(&o.resource)),
     };
-    let service = StreamableHttpService::new(
-        move || Ok(GatewayHandler::new(gateway.clone())),
-        LocalSessionManager::default().into(),
-        config,
-    );
+    let sessions = Arc::new(LocalSessionManager::default());
+    let screening = Screening { limits: policy.limits, sessions: sessions.clone() };
+    let service = StreamableHttpService::new(move || Ok(GatewayHandler::new(gateway.clone())), sessions, config);
     // Prometheus scrapes /metrics with the same credentials as /mcp (scrape configs
     // take a bearer token): tool names and block counts are not for everyone.
     let metrics_gateway = auth.gateway.clone();
@@ -246,8 +259,11 @@ pub async fn serve_http(
         let body = metrics_gateway.metrics_text();
         async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body) }
     };
+    // Layers run outside in: auth first (an anonymous caller learns nothing about
+    // what parses), then the screening of /mcp requests, then rmcp.
     let mut app = axum::Router::new()
         .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn_with_state(screening, screen_http))
         .route("/metrics", axum::routing::get(metrics))
         .layer(axum::middleware::from_fn_with_state(auth, require_auth));
     if let Some(oauth) = policy.oauth {
@@ -270,6 +286,67 @@ pub async fn serve_http(
         }
     }
     axum::serve(listener, app).await
+}
+
+/// What [`screen_http`] needs.
+#[derive(Clone)]
+struct Screening {
+    limits: Limits,
+    sessions: Arc<LocalSessionManager>,
+}
+
+/// A JSON-RPC error as an HTTP response (the Streamable HTTP spec lets an error
+/// status carry a JSON-RPC error with no id; one with the request's id is clearer).
+fn rejection_response(status: StatusCode, rejection: &Rejection) -> Response {
+    let body = rejection.to_json().to_string();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Bad input on `/mcp`, answered before rmcp sees it: an unknown session on any
+/// method is 404 (rmcp accepts a DELETE of any id with 202); a POST body must fit
+/// the size limit (413) and be one well-formed JSON-RPC message (400 with -32700,
+/// -32600 or -32602). Content-Type and Accept (415, 406) are rmcp's checks, left
+/// to run first so that a wrong media type is reported as such.
+async fn screen_http(State(state): State<Screening>, request: Request, next: Next) -> Response {
+    use rmcp::transport::streamable_http_server::session::SessionManager;
+    let session = request.headers().get("mcp-session-id").map(|v| v.to_str().unwrap_or_default().to_string());
+    if let Some(id) = session {
+        let known = state.sessions.has_session(&id.clone().into()).await.unwrap_or(false);
+        if !known {
+            let rejection = Rejection {
+                code: -32001,
+                message: "session not found (unknown or expired): initialize again".into(),
+                id: None,
+            };
+            return rejection_response(StatusCode::NOT_FOUND, &rejection);
+        }
+    }
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    // In a block: a borrow of the (non-Sync) body must not live across an await.
+    let media_ok = {
+        let headers = request.headers();
+        let media = |name: header::HeaderName, what: &str| {
+            headers.get_all(name).iter().any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains(what)))
+        };
+        media(header::CONTENT_TYPE, "application/json")
+            && media(header::ACCEPT, "application/json")
+            && media(header::ACCEPT, "text/event-stream")
+    };
+    if !media_ok {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let limit = state.limits.max_bytes;
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return rejection_response(StatusCode::PAYLOAD_TOO_LARGE, &crate::jsonrpc::too_large(limit));
+    };
+    if let Err(rejection) = crate::jsonrpc::screen(&bytes, state.limits) {
+        tracing::debug!(code = rejection.code, reason = %rejection.message, "malformed message refused");
+        return rejection_response(StatusCode::BAD_REQUEST, &rejection);
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
 /// Seconds since the Unix epoch (what auth plugins get as `now-unix`).
@@ -326,7 +403,7 @@ async fn require_auth(State(state): State<AuthState>, mut request: Request, next
 
 /// Serve MCP over stdin/stdout until the client disconnects. The session's caller
 /// is authenticated once, from `credential` (the gateway's own environment).
-pub async fn serve_stdio(gateway: Arc<Gateway>, credential: Option<String>) -> Result<(), String> {
+pub async fn serve_stdio(gateway: Arc<Gateway>, credential: Option<String>, limits: Limits) -> Result<(), String> {
     let mut handler = GatewayHandler::new(gateway.clone());
     if !gateway.auth().is_empty() {
         let headers =
@@ -335,9 +412,121 @@ pub async fn serve_stdio(gateway: Arc<Gateway>, credential: Option<String>) -> R
         let principal = gateway.auth().authenticate(&auth).await.map_err(|e| format!("stdio session refused: {e}"))?;
         handler.stdio_principal = Some(principal);
     }
-    let service = handler.serve(rmcp::transport::stdio()).await.map_err(|e| e.to_string())?;
+    let transport = screened_stdio(tokio::io::stdin(), tokio::io::stdout(), limits);
+    let service = handler.serve(transport).await.map_err(|e| e.to_string())?;
     service.waiting().await.map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// A stdio transport whose incoming lines pass [`crate::jsonrpc::screen`] first:
+/// rmcp drops some malformed lines silently and misreports others, so the client gets
+/// the proper JSON-RPC error here and rmcp only ever sees well-formed messages.
+/// Requests before `initialize` are refused here too (rmcp answers them with a
+/// confusing error about the 2026 revision's `_meta`). Both directions go through
+/// one writer task, so an error line never interleaves with rmcp's output.
+fn screened_stdio<R, W>(input: R, output: W, limits: Limits) -> (tokio::io::DuplexStream, tokio::io::DuplexStream)
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let (to_rmcp, rmcp_in) = tokio::io::duplex(64 * 1024);
+    let (rmcp_out, from_rmcp) = tokio::io::duplex(64 * 1024);
+    let (lines, mut outgoing) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+    // Writer: rmcp's output and our errors, whole lines each.
+    tokio::spawn(async move {
+        let mut output = output;
+        while let Some(mut line) = outgoing.recv().await {
+            line.push(b'\n');
+            if output.write_all(&line).await.is_err() || output.flush().await.is_err() {
+                return;
+            }
+        }
+    });
+    let errors = lines.clone();
+    tokio::spawn(async move {
+        let mut from_rmcp = tokio::io::BufReader::new(from_rmcp);
+        let mut line = Vec::new();
+        while from_rmcp.read_until(b'\n', &mut line).await.is_ok_and(|n| n > 0) {
+            let text = line.strip_suffix(b"\n").unwrap_or(&line).to_vec();
+            if lines.send(text).await.is_err() {
+                return;
+            }
+            line.clear();
+        }
+    });
+    tokio::spawn(async move {
+        let mut input = tokio::io::BufReader::new(input);
+        let mut to_rmcp = to_rmcp;
+        let mut initialized = false;
+        loop {
+            let line = match read_line_bounded(&mut input, limits.max_bytes).await {
+                Ok(Some(line)) => line,
+                // End of input (or a read error): rmcp sees its input close and ends.
+                Ok(None) | Err(_) => return,
+            };
+            let line = line.strip_suffix(b"\r").unwrap_or(&line);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let rejection = match line.len() > limits.max_bytes {
+                true => Err(crate::jsonrpc::too_large(limits.max_bytes)),
+                false => crate::jsonrpc::screen(line, limits),
+            }
+            .and_then(|message| {
+                if !initialized && crate::jsonrpc::needs_initialize(&message) {
+                    let id = message.get("id").cloned();
+                    let text = "the session is not initialized: send initialize first";
+                    return Err(Rejection { code: crate::jsonrpc::INVALID_REQUEST, message: text.into(), id });
+                }
+                initialized |= message.get("method").and_then(serde_json::Value::as_str) == Some("initialize");
+                Ok(())
+            });
+            match rejection {
+                Ok(()) => {
+                    if to_rmcp.write_all(line).await.is_err() || to_rmcp.write_all(b"\n").await.is_err() {
+                        return;
+                    }
+                }
+                Err(rejection) => {
+                    tracing::debug!(code = rejection.code, reason = %rejection.message, "malformed message refused");
+                    // Answered even when it looks like a notification: a message that
+                    // fails screening is not a valid one (JSON-RPC: error, id null).
+                    if errors.send(rejection.to_json().to_string().into_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    (rmcp_in, rmcp_out)
+}
+
+/// One line of `input` without its `\n`; a line longer than `max` is read to its
+/// end but only `max + 1` bytes are kept (enough to tell it is too long).
+async fn read_line_bounded<R: tokio::io::AsyncBufRead + Unpin>(
+    input: &mut R,
+    max: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
+    use tokio::io::AsyncBufReadExt;
+    let mut line = Vec::new();
+    loop {
+        let buffer = input.fill_buf().await?;
+        if buffer.is_empty() {
+            return Ok((!line.is_empty()).then_some(line));
+        }
+        let (chunk, done) = match buffer.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buffer[..i], i + 1),
+            None => (buffer, buffer.len()),
+        };
+        let room = (max + 1).saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let newline = chunk.len() < done;
+        input.consume(done);
+        if newline {
+            return Ok(Some(line));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -186,13 +186,17 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let registry = setup::registry_with(&config, host.clone(), &jwks).await?;
     let gateway = setup::gateway(&config, &registry, Some(&host)).await?;
     setup::reload_auth_on_change(config.clone(), host, gateway.clone(), jwks);
+    let limits = warden_mcp::jsonrpc::Limits {
+        max_bytes: config.gateway.max_body_bytes,
+        max_depth: config.gateway.max_json_depth,
+    };
     if args.stdio {
         tracing::info!("serving MCP on stdio");
         // The stdio caller is whoever launched this process; its credential is the
         // local API key from this process's environment.
         let credential = Some(setup::local_api_key().key.clone());
         tokio::select! {
-            r = warden_mcp::server::serve_stdio(gateway, credential) => r.map_err(anyhow::Error::msg)?,
+            r = warden_mcp::server::serve_stdio(gateway, credential, limits) => r.map_err(anyhow::Error::msg)?,
             _ = tokio::signal::ctrl_c() => {}
         }
         return Ok(ExitCode::SUCCESS);
@@ -214,6 +218,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             allowed_hosts: config.gateway.allowed_hosts.clone(),
             allowed_origins: config.gateway.allowed_origins.clone(),
             oauth: config.gateway.oauth.clone(),
+            limits,
         }) => r?,
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
     }
