@@ -127,6 +127,10 @@ pub struct CellRun {
     pub first_error: Option<String>,
     /// Start of the measured phase to the end of its last call.
     pub elapsed: Duration,
+    /// CPU seconds used during the measured phase by this process (the clients) and by each
+    /// watched process.
+    pub client_cpu_secs: f64,
+    pub watched_cpu_secs: Vec<f64>,
 }
 
 /// One call; an error result, a protocol error, a timeout or a changed echo are errors.
@@ -145,15 +149,26 @@ async fn call_once(client: &Client, request: &CallToolRequestParams, expect: &st
     Ok(())
 }
 
-/// Run one cell against `target` with `clients` concurrent sessions.
-pub async fn run_cell(
-    target: &Target,
-    clients: usize,
-    payload_bytes: usize,
-    calls: usize,
-    max_secs: f64,
-    warmup_secs: f64,
-) -> Result<CellRun> {
+/// What one cell runs: `clients` concurrent sessions, `payload_bytes` per call, `calls` or
+/// `max_secs` (whichever first) after `warmup_secs`; the CPU time of the `watch` processes
+/// (gateway, upstream) is read at the start and end of the measured phase.
+#[derive(Debug, Clone, Copy)]
+pub struct Cell<'a> {
+    pub clients: usize,
+    pub payload_bytes: usize,
+    pub calls: usize,
+    pub max_secs: f64,
+    pub warmup_secs: f64,
+    pub watch: &'a [u32],
+}
+
+fn cpu_of(pids: &[u32]) -> Vec<f64> {
+    pids.iter().map(|p| crate::procs::cpu_secs(*p).unwrap_or(0.0)).collect()
+}
+
+/// Run one cell against `target`.
+pub async fn run_cell(target: &Target, cell: Cell<'_>) -> Result<CellRun> {
+    let Cell { clients, payload_bytes, calls, max_secs, warmup_secs, watch } = cell;
     let text: Arc<str> = payload(payload_bytes).into();
     let mut args = Map::new();
     args.insert("text".into(), Value::String(text.to_string()));
@@ -207,18 +222,22 @@ pub async fn run_cell(
                 }
             }
             run.finished = Some(Instant::now());
-            let _ = client.cancel().await;
-            run
+            (run, client)
         });
     }
     // All clients are warm when they all reach the barrier; the clock starts then.
     barrier.wait().await;
     let started = Instant::now();
+    let me = std::process::id();
+    let cpu_before = cpu_of(watch);
+    let self_before = crate::procs::cpu_secs(me).unwrap_or(0.0);
 
     let mut cell = CellRun::default();
     let mut last = started;
+    let mut done = Vec::with_capacity(clients);
     while let Some(joined) = tasks.join_next().await {
-        let run = joined.context("client task")?;
+        let (run, client) = joined.context("client task")?;
+        done.push(client);
         cell.samples.extend(run.samples);
         cell.errors += run.errors;
         if cell.first_error.is_none() {
@@ -227,6 +246,11 @@ pub async fn run_cell(
         last = last.max(run.finished.unwrap_or(started));
     }
     cell.elapsed = last.saturating_duration_since(started);
+    cell.client_cpu_secs = crate::procs::cpu_secs(me).unwrap_or(0.0) - self_before;
+    cell.watched_cpu_secs = cpu_of(watch).iter().zip(&cpu_before).map(|(a, b)| a - b).collect();
+    for client in done {
+        let _ = client.cancel().await;
+    }
     Ok(cell)
 }
 

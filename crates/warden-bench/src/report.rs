@@ -110,6 +110,17 @@ pub struct Row {
     pub plugins_us: BTreeMap<String, f64>,
     /// Gateway rows: the gateway's peak RSS during the cell.
     pub rss_peak_kib: Option<u64>,
+    /// CPU time per successful call during the measured phase, in µs: the load generator
+    /// (all clients), the gateway process, and the upstream (HTTP echo server, or the
+    /// gateway's stdio children). 10 ms tick resolution, so only meaningful over many calls.
+    pub cpu_us_per_call: CpuPerCall,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CpuPerCall {
+    pub client: f64,
+    pub gateway: Option<f64>,
+    pub upstream: Option<f64>,
 }
 
 impl Row {
@@ -139,7 +150,21 @@ impl Row {
             stages_us: BTreeMap::new(),
             plugins_us: BTreeMap::new(),
             rss_peak_kib: None,
+            cpu_us_per_call: CpuPerCall::default(),
         }
+    }
+
+    /// CPU per call from a cell's readings; `gateway` and `upstream` index the cell's
+    /// watched processes (the upstream is the sum of every watched process from there on).
+    pub fn set_cpu(&mut self, run: &CellRun, gateway: Option<usize>, upstream: Option<usize>) {
+        let n = self.calls.max(1) as f64;
+        self.cpu_us_per_call = CpuPerCall {
+            client: run.client_cpu_secs * 1e6 / n,
+            gateway: gateway.and_then(|i| run.watched_cpu_secs.get(i)).map(|s| s * 1e6 / n),
+            upstream: upstream
+                .filter(|i| *i < run.watched_cpu_secs.len())
+                .map(|i| run.watched_cpu_secs[i..].iter().sum::<f64>() * 1e6 / n),
+        };
     }
 }
 
@@ -357,6 +382,31 @@ impl Report {
             }
             let _ = writeln!(out);
         }
+
+        // CPU per call explains the throughput ratios: with every process on the same cores,
+        // throughput is bounded by the CPU a call costs all of them together.
+        let cpu_clients = if s.clients.contains(&8) { 8 } else { s.clients.iter().copied().max().unwrap_or(1) };
+        let _ = writeln!(
+            out,
+            "### CPU per call ({cpu_clients} clients; µs of CPU time per successful call, from /proc/PID/stat)\n"
+        );
+        let _ = writeln!(out, "| config | payload | load generator | gateway | upstream | total |");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
+        for r in self.rows.iter().filter(|r| r.clients == cpu_clients) {
+            let c = &r.cpu_us_per_call;
+            let total = c.client + c.gateway.unwrap_or(0.0) + c.upstream.unwrap_or(0.0);
+            let fmt = |v: Option<f64>| v.map(|v| format!("{v:.0}")).unwrap_or_else(|| "–".into());
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.0} | {} | {} | {total:.0} |",
+                r.config,
+                size(r.payload_bytes),
+                c.client,
+                fmt(c.gateway),
+                fmt(c.upstream)
+            );
+        }
+        let _ = writeln!(out);
 
         if let Some(c) = &self.cold_start {
             let _ = writeln!(

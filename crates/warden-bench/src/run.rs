@@ -194,7 +194,9 @@ async fn settle(gateways: &mut [Running]) -> Result<()> {
         g.info.rss_start_kib = g.proc.rss_kib().unwrap_or(0);
     }
     for g in gateways.iter() {
-        let cell = load::run_cell(&g.target, 1, 1024, 1, 10.0, 0.0).await?;
+        let one =
+            load::Cell { clients: 1, payload_bytes: 1024, calls: 1, max_secs: 10.0, warmup_secs: 0.0, watch: &[] };
+        let cell = load::run_cell(&g.target, one).await?;
         if cell.errors > 0 {
             bail!("{}: first call failed: {:?}\n{}", g.spec.name, cell.first_error, g.proc.tail());
         }
@@ -348,6 +350,18 @@ fn sample_rss(pid: u32) -> (Arc<AtomicU64>, tokio::task::JoinHandle<()>) {
     (out, handle)
 }
 
+/// A measured cell of this run.
+fn cell<'a>(args: &RunArgs, clients: usize, payload_bytes: usize, watch: &'a [u32]) -> load::Cell<'a> {
+    load::Cell {
+        clients,
+        payload_bytes,
+        calls: args.calls,
+        max_secs: args.max_secs,
+        warmup_secs: args.warmup_secs,
+        watch,
+    }
+}
+
 pub async fn run(args: RunArgs) -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let started = Instant::now();
@@ -389,8 +403,10 @@ pub async fn run(args: RunArgs) -> Result<()> {
     for &payload in &args.payloads {
         for &clients in &args.clients {
             eprintln!("cell: {payload} B, {clients} clients");
-            let run = load::run_cell(&direct, clients, payload, args.calls, args.max_secs, args.warmup_secs).await?;
-            let base = Row::new("direct/http", payload, clients, run, None);
+
+            let run = load::run_cell(&direct, cell(&args, clients, payload, &[echo.pid()])).await?;
+            let mut base = Row::new("direct/http", payload, clients, run.clone(), None);
+            base.set_cpu(&run, None, Some(0));
             let base_summary = base.summary;
             let base_tput = base.throughput;
             rows.push(base);
@@ -401,7 +417,13 @@ pub async fn run(args: RunArgs) -> Result<()> {
                 let before =
                     if args.stage_metrics { metrics::scrape(&http, gw.proc.authority()).await.ok() } else { None };
                 let (peak, sampler) = sample_rss(gw.proc.pid());
-                let run = load::run_cell(&gw.target, clients, payload, args.calls, args.max_secs, args.warmup_secs)
+                // The gateway, then its upstream: the HTTP echo server or its stdio children.
+                let mut watch = vec![gw.proc.pid()];
+                match gw.spec.upstream {
+                    Upstream::Http => watch.push(echo.pid()),
+                    Upstream::Stdio => watch.extend(procs::children(gw.proc.pid())),
+                }
+                let run = load::run_cell(&gw.target, cell(&args, clients, payload, &watch))
                     .await
                     .with_context(|| format!("{}: {}", gw.spec.name, gw.proc.tail()))?;
                 sampler.abort();
@@ -410,7 +432,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
                 let after =
                     if before.is_some() { metrics::scrape(&http, gw.proc.authority()).await.ok() } else { None };
                 let breakdown = before.zip(after).map(|(b, a)| metrics::diff(&b, &a));
-                let mut row = Row::new(&gw.spec.name, payload, clients, run, Some((base_summary, base_tput)));
+                let mut row = Row::new(&gw.spec.name, payload, clients, run.clone(), Some((base_summary, base_tput)));
+                row.set_cpu(&run, Some(0), Some(1));
                 row.rss_peak_kib = Some(peak);
                 if let Some((stages, plugins)) = breakdown {
                     row.stages_us = stages;
