@@ -206,6 +206,9 @@ pub struct Sessions {
     /// The echo upstream's RSS change meanwhile (does the gateway open upstream sessions
     /// per client session?).
     pub upstream_rss_delta_kib: i64,
+    /// The same number of sessions opened on the echo server directly: its RSS growth per
+    /// 1,000 (what an rmcp Streamable HTTP session costs without the gateway).
+    pub direct_kib_per_1000: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -462,13 +465,15 @@ impl Report {
                 out,
                 "\nOpen sessions (full/http, initialize + initialized, kept open): {} of {} opened, RSS {} → {} \
                  MiB, **{:.1} MiB per 1,000 sessions** (the HTTP echo upstream's RSS changed by {:+.1} MiB \
-                 meanwhile).",
+                 meanwhile). The same sessions opened on the echo server directly (rmcp alone): {:.1} MiB per \
+                 1,000.",
                 s.opened,
                 s.requested,
                 mib(s.rss_before_kib),
                 mib(s.rss_after_kib),
                 s.kib_per_1000 / 1024.0,
-                s.upstream_rss_delta_kib as f64 / 1024.0
+                s.upstream_rss_delta_kib as f64 / 1024.0,
+                s.direct_kib_per_1000 / 1024.0
             );
         }
         out

@@ -292,12 +292,34 @@ async fn cold_and_sessions(
 }
 
 /// Open `n` MCP sessions (initialize + initialized) on the full-chain gateway and keep them
-/// open; the RSS delta is the gateway's cost of holding them.
+/// open; the RSS delta is the gateway's cost of holding them. The same on the echo server
+/// directly gives the cost of an rmcp session without the gateway.
 async fn open_sessions(proc: &Proc, echo: &Proc, n: usize) -> Result<Sessions> {
-    let rss_before_kib = settle_rss(proc).await;
     let echo_before = echo.rss_kib().unwrap_or(0);
-    let target = Target { url: proc.url.clone(), key: Some(API_KEY.to_string()), tool: String::new() };
-    // One connection pool for all of them: the gateway sees n sessions, the bench does
+    let (opened, failed, rss_before_kib, rss_after_kib) = hold_sessions(proc, Some(API_KEY), n).await;
+    let echo_after = echo.rss_kib().unwrap_or(0);
+    let (direct_opened, _, direct_before, direct_after) = hold_sessions(echo, None, n).await;
+    let per_1000 = |opened: usize, before: u64, after: u64| {
+        if opened == 0 { 0.0 } else { after.saturating_sub(before) as f64 * 1000.0 / opened as f64 }
+    };
+    Ok(Sessions {
+        requested: n,
+        opened,
+        failed,
+        rss_before_kib,
+        rss_after_kib,
+        kib_per_1000: per_1000(opened, rss_before_kib, rss_after_kib),
+        upstream_rss_delta_kib: echo_after as i64 - echo_before as i64,
+        direct_kib_per_1000: per_1000(direct_opened, direct_before, direct_after),
+    })
+}
+
+/// Open `n` sessions on `proc`'s endpoint, measure its RSS before and with them open, then
+/// close them: (opened, failed, RSS before, RSS after) in KiB.
+async fn hold_sessions(proc: &Proc, key: Option<&str>, n: usize) -> (usize, usize, u64, u64) {
+    let rss_before_kib = settle_rss(proc).await;
+    let target = Target { url: proc.url.clone(), key: key.map(str::to_string), tool: String::new() };
+    // One connection pool for all of them: the server sees n sessions, the bench does
     // not need n pools.
     let http = reqwest::Client::new();
     let limit = Arc::new(tokio::sync::Semaphore::new(16));
@@ -318,21 +340,11 @@ async fn open_sessions(proc: &Proc, echo: &Proc, n: usize) -> Result<Sessions> {
         }
     }
     let rss_after_kib = settle_rss(proc).await.max(settle_rss(proc).await);
-    let echo_after = echo.rss_kib().unwrap_or(0);
     let opened = clients.len();
     for client in clients {
         let _ = client.cancel().await;
     }
-    let delta = rss_after_kib.saturating_sub(rss_before_kib);
-    Ok(Sessions {
-        requested: n,
-        opened,
-        failed,
-        rss_before_kib,
-        rss_after_kib,
-        kib_per_1000: if opened == 0 { 0.0 } else { delta as f64 * 1000.0 / opened as f64 },
-        upstream_rss_delta_kib: echo_after as i64 - echo_before as i64,
-    })
+    (opened, failed, rss_before_kib, rss_after_kib)
 }
 
 /// Sample a process's RSS every 50 ms until stopped; returns the peak.
