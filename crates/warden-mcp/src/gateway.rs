@@ -6,7 +6,6 @@
 use crate::audit::{Audit, now_ms};
 use crate::naming::{Clash, ToolPrefix, assign};
 use crate::pins::{PinStatus, Pins};
-use crate::schema::shown;
 use crate::upstream::{Caller, Upstream, UpstreamRequest, UpstreamSpec, send_to_client};
 use crate::upstream::{Extras, UpstreamEvent};
 use rmcp::ErrorData as McpError;
@@ -300,7 +299,10 @@ impl Gateway {
         owner
             .map(|i| &self.upstreams[i])
             .filter(|up| self.may_use_server(principal, up.name()))
-            .ok_or_else(|| McpError::invalid_params(format!("unknown resource: {uri}"), None))
+            // Not echoed (see resolve_route): URIs can carry tokens.
+            .ok_or_else(|| {
+                McpError::invalid_params("unknown resource: no upstream offers this URI to this caller", None)
+            })
     }
 
     /// resources/subscribe: forwarded to the owning upstream; its updates reach this client.
@@ -570,9 +572,11 @@ impl Gateway {
         let route = routes(&catalog)
             .get(name)
             .filter(|r| self.may_use(principal, self.upstreams[r.upstream].name(), &r.name))
-            // The name is the caller's: shown escaped and cut (control characters,
-            // megabyte names), never raw.
-            .ok_or_else(|| McpError::invalid_params(format!("unknown {kind}: {}", shown(name)), None))?;
+            // The name is not echoed: it is the caller's text (anything, a credential
+            // pasted by mistake included), and rmcp logs every error response.
+            .ok_or_else(|| {
+                McpError::invalid_params(format!("unknown {kind}: none by that name for this caller"), None)
+            })?;
         Ok((&self.upstreams[route.upstream], route.name.clone(), route.schema.clone()))
     }
 
@@ -775,6 +779,9 @@ impl Gateway {
         let (upstream, tool, schema) = match found {
             Ok(found) => found,
             Err(e) => {
+                // The requested name is the caller's text: never a metrics label (one
+                // series per name sent) nor a span attribute (it may hold anything).
+                ctx.tool = "(unknown)".into();
                 let finding = Finding::new("gateway.unknown-tool", "no such tool for this caller");
                 self.audit(ctx, "resolve", Outcome::Denied, started, &[finding]);
                 return Err(e);

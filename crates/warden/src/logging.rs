@@ -19,8 +19,16 @@ pub fn init() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
     let stderr =
         tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
-    tracing_subscriber::registry().with(filter).with(stderr).with(OtlpLogs).init();
+    // rmcp's debug and trace lines carry whole JSON-RPC messages (tool arguments,
+    // results, credentials a client put in them): never logged, whatever RUST_LOG says.
+    let no_payloads = tracing_subscriber::filter::filter_fn(|meta| {
+        !(PAYLOAD_TARGETS.iter().any(|t| meta.target().starts_with(t)) && *meta.level() > tracing::Level::INFO)
+    });
+    tracing_subscriber::registry().with(filter).with(no_payloads).with(stderr).with(OtlpLogs).init();
 }
+
+/// Crates whose logs below info include message payloads.
+const PAYLOAD_TARGETS: &[&str] = &["rmcp"];
 
 /// Forwards log events to the OTLP logs exporter (a no-op while none runs).
 struct OtlpLogs;

@@ -594,7 +594,7 @@ config = {{ keys = [{{ id = "admin", sha256 = "{}" }}, {{ id = "limited", sha256
         )
         .await
         .expect_err("out of scope");
-    assert!(refused.to_string().contains("unknown tool: demo__add"), "{refused}");
+    assert!(refused.to_string().contains("unknown tool"), "{refused}");
     assert_eq!(text(&call(&limited, "demo__echo", json!({"message": "hi"})).await), "hi");
     assert_eq!(text(&call(&admin, "demo__add", json!({"a": 1, "b": 2})).await), "3");
     assert_eq!(gw.wait_upstream_calls("add", 1), 1, "only the admin's call reached the upstream");
