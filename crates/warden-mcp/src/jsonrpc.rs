@@ -142,7 +142,7 @@ fn shape(value: &Value) -> Result<(), Rejection> {
                 None | Some(Value::Object(_)) => {}
                 Some(_) => return Err(Rejection::new(INVALID_PARAMS, "\"params\" must be an object", id)),
             }
-            method_params(method, object.get("params"), id.clone())
+            method_params(method, object.get("params"), id.as_ref())
         }
         Some(_) => invalid("\"method\" must be a string"),
         None if id.is_none() => invalid("a message needs a \"method\" (request, notification) or an \"id\" (response)"),
@@ -156,9 +156,9 @@ fn shape(value: &Value) -> Result<(), Rejection> {
 
 /// Params rmcp would otherwise misread as an unknown method (-32601): the fields a
 /// method cannot do without, with the right types.
-fn method_params(method: &str, params: Option<&Value>, id: Option<Value>) -> Result<(), Rejection> {
+fn method_params(method: &str, params: Option<&Value>, id: Option<&Value>) -> Result<(), Rejection> {
     let field = |name: &str| params.and_then(|p| p.get(name));
-    let invalid = |message: String| Err(Rejection::new(INVALID_PARAMS, message, id.clone()));
+    let invalid = |message: String| Err(Rejection::new(INVALID_PARAMS, message, id.cloned()));
     let (required, optional_object): (&[&str], &[&str]) = match method {
         "tools/call" | "prompts/get" => (&["name"], &["arguments"]),
         "resources/read" | "resources/subscribe" | "resources/unsubscribe" => (&["uri"], &[]),
@@ -224,9 +224,9 @@ mod tests {
 
     #[test]
     fn the_id_is_kept_when_usable() {
-        let r = screen(br#"{"jsonrpc":"2.0","id":"x7","method":5}"#, Limits::default()).unwrap_err();
+        let r = screen(br#"{"jsonrpc":"2.0","id":"x7","method":5}"#, Limits::default()).expect_err("refused");
         assert_eq!(r.to_json()["id"], "x7");
-        let r = screen(b"nope", Limits::default()).unwrap_err();
+        let r = screen(b"nope", Limits::default()).expect_err("refused");
         assert_eq!(r.to_json()["id"], Value::Null);
     }
 
@@ -238,7 +238,10 @@ mod tests {
         let quoted = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"s":"{}"}}}}"#, "[".repeat(500));
         assert_eq!(code(quoted.as_bytes()), None);
         let small = Limits { max_bytes: 10, max_depth: 64 };
-        assert_eq!(screen(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, small).unwrap_err().code, INVALID_REQUEST);
+        assert_eq!(
+            screen(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, small).expect_err("too large").code,
+            INVALID_REQUEST
+        );
     }
 
     #[test]

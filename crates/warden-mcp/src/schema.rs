@@ -52,6 +52,9 @@ fn is_type(value: &Value, ty: &str) -> bool {
     }
 }
 
+/// A numeric keyword, the test it names, and how a failure reads.
+type Bound = (&'static str, fn(f64, f64) -> bool, &'static str);
+
 fn check(schema: &Map<String, Value>, value: &Value, path: &str, depth: usize, errors: &mut Vec<String>) {
     if depth > MAX_DEPTH || errors.len() >= MAX_ERRORS {
         return;
@@ -83,7 +86,7 @@ fn check(schema: &Map<String, Value>, value: &Value, path: &str, depth: usize, e
     }
     let number = |key: &str| schema.get(key).and_then(Value::as_f64);
     if let Some(x) = value.as_f64() {
-        let bounds: [(&str, fn(f64, f64) -> bool, &str); 4] = [
+        let bounds: [Bound; 4] = [
             ("minimum", |x, b| x >= b, "at least"),
             ("maximum", |x, b| x <= b, "at most"),
             ("exclusiveMinimum", |x, b| x > b, "more than"),
@@ -133,10 +136,8 @@ fn check(schema: &Map<String, Value>, value: &Value, path: &str, depth: usize, e
             for branch in branches {
                 check(branch, value, path, depth + 1, errors);
             }
-        } else if !branches.iter().any(|b| validate_at(b, value, path, depth + 1)) {
-            if errors.len() < MAX_ERRORS {
-                errors.push(at(path, &format!("matches none of the {key} alternatives")));
-            }
+        } else if !branches.iter().any(|b| validate_at(b, value, path, depth + 1)) && errors.len() < MAX_ERRORS {
+            errors.push(at(path, &format!("matches none of the {key} alternatives")));
         }
     }
 }
@@ -200,7 +201,7 @@ mod tests {
 
     fn errors(schema: Value, value: Value) -> Vec<String> {
         let Value::Object(schema) = schema else { panic!("object") };
-        validate(&schema, &value).err().unwrap_or_default()
+        validate(&schema, &{ value }).err().unwrap_or_default()
     }
 
     #[test]

@@ -460,11 +460,8 @@ where
         let mut to_rmcp = to_rmcp;
         let mut initialized = false;
         loop {
-            let line = match read_line_bounded(&mut input, limits.max_bytes).await {
-                Ok(Some(line)) => line,
-                // End of input (or a read error): rmcp sees its input close and ends.
-                Ok(None) | Err(_) => return,
-            };
+            // End of input (or a read error): rmcp sees its input close and ends.
+            let Ok(Some(line)) = read_line_bounded(&mut input, limits.max_bytes).await else { return };
             let line = line.strip_suffix(b"\r").unwrap_or(&line);
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;

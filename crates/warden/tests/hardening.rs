@@ -175,6 +175,9 @@ async fn assert_healthy(client: &rmcp::service::Peer<RoleClient>, after: &str) {
     assert_eq!((text(&r).as_str(), r.is_error), ("still here", Some(false)), "after {after}");
 }
 
+/// (what, body, HTTP status, JSON-RPC code if any, words in the message)
+type Case = (&'static str, Vec<u8>, u16, Option<i64>, &'static str);
+
 #[tokio::test]
 async fn bad_http_input_gets_a_clear_answer_and_the_gateway_keeps_serving() {
     let gw = Gateway::start(None, &[]);
@@ -190,28 +193,25 @@ async fn bad_http_input_gets_a_clear_answer_and_the_gateway_keeps_serving() {
         r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"demo__echo","arguments":{{"message":"{}"}}}}}}"#,
         "a".repeat(5 * 1024 * 1024)
     );
-    // (what, body, extra headers, HTTP status, JSON-RPC code if any, words in the message)
-    let cases: Vec<(&str, Vec<u8>, &str, u16, Option<i64>, &str)> = vec![
-        ("invalid JSON", b"{not json".to_vec(), "", 400, Some(-32700), "parse error"),
-        ("empty body", Vec::new(), "", 400, Some(-32700), "parse error"),
+    let cases: Vec<Case> = vec![
+        ("invalid JSON", b"{not json".to_vec(), 400, Some(-32700), "parse error"),
+        ("empty body", Vec::new(), 400, Some(-32700), "parse error"),
         (
             "invalid UTF-8",
             b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"p\xff\xfeng\"}".to_vec(),
-            "",
             400,
             Some(-32700),
             "UTF-8",
         ),
-        ("no id, no method", br#"{"jsonrpc":"2.0"}"#.to_vec(), "", 400, Some(-32600), "method"),
-        ("id without method", br#"{"jsonrpc":"2.0","id":3}"#.to_vec(), "", 400, Some(-32600), "result"),
-        ("wrong jsonrpc", br#"{"jsonrpc":"1.0","id":3,"method":"ping"}"#.to_vec(), "", 400, Some(-32600), "jsonrpc"),
-        ("object id", br#"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#.to_vec(), "", 400, Some(-32600), "id"),
-        ("null id", br#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#.to_vec(), "", 400, Some(-32600), "id"),
-        ("numeric method", br#"{"jsonrpc":"2.0","id":3,"method":42}"#.to_vec(), "", 400, Some(-32600), "method"),
+        ("no id, no method", br#"{"jsonrpc":"2.0"}"#.to_vec(), 400, Some(-32600), "method"),
+        ("id without method", br#"{"jsonrpc":"2.0","id":3}"#.to_vec(), 400, Some(-32600), "result"),
+        ("wrong jsonrpc", br#"{"jsonrpc":"1.0","id":3,"method":"ping"}"#.to_vec(), 400, Some(-32600), "jsonrpc"),
+        ("object id", br#"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#.to_vec(), 400, Some(-32600), "id"),
+        ("null id", br#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#.to_vec(), 400, Some(-32600), "id"),
+        ("numeric method", br#"{"jsonrpc":"2.0","id":3,"method":42}"#.to_vec(), 400, Some(-32600), "method"),
         (
             "array params",
             br#"{"jsonrpc":"2.0","id":3,"method":"tools/list","params":[1]}"#.to_vec(),
-            "",
             400,
             Some(-32602),
             "params",
@@ -219,7 +219,6 @@ async fn bad_http_input_gets_a_clear_answer_and_the_gateway_keeps_serving() {
         (
             "tool name not a string",
             br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":7}}"#.to_vec(),
-            "",
             400,
             Some(-32602),
             "name",
@@ -228,26 +227,24 @@ async fn bad_http_input_gets_a_clear_answer_and_the_gateway_keeps_serving() {
             "arguments not an object",
             br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"demo__echo","arguments":"x"}}"#
                 .to_vec(),
-            "",
             400,
             Some(-32602),
             "arguments",
         ),
-        ("a batch", br#"[{"jsonrpc":"2.0","id":3,"method":"ping"}]"#.to_vec(), "", 400, Some(-32600), "batch"),
-        ("a scalar", b"42".to_vec(), "", 400, Some(-32600), "object"),
+        ("a batch", br#"[{"jsonrpc":"2.0","id":3,"method":"ping"}]"#.to_vec(), 400, Some(-32600), "batch"),
+        ("a scalar", b"42".to_vec(), 400, Some(-32600), "object"),
         (
             "unknown method",
             br#"{"jsonrpc":"2.0","id":3,"method":"tools/destroy"}"#.to_vec(),
-            "",
             200,
             Some(-32601),
             "method not found: tools/destroy",
         ),
-        ("deep nesting", deep.into_bytes(), "", 400, Some(-32700), "nested deeper"),
-        ("huge body", huge.into_bytes(), "", 413, Some(-32600), "limit"),
+        ("deep nesting", deep.into_bytes(), 400, Some(-32700), "nested deeper"),
+        ("huge body", huge.into_bytes(), 413, Some(-32600), "limit"),
     ];
-    for (what, body, extra, status, code, words) in cases {
-        let (got, head, answer) = gw.post(API_KEY, &format!("{sid}{extra}"), &body);
+    for (what, body, status, code, words) in cases {
+        let (got, head, answer) = gw.post(API_KEY, &sid, &body);
         assert_eq!(got, status, "{what}: {head}\n{answer}");
         let message = message(&answer);
         assert_eq!(message["error"]["code"].as_i64(), code, "{what}: {answer}");
@@ -830,8 +827,7 @@ fn otlp_receiver() -> (u16, Arc<Mutex<Vec<String>>>) {
             let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
             let mut buf = Vec::new();
             let mut chunk = [0u8; 8192];
-            loop {
-                let Ok(n) = stream.read(&mut chunk) else { break };
+            while let Ok(n) = stream.read(&mut chunk) {
                 if n == 0 {
                     break;
                 }
