@@ -492,6 +492,15 @@ mod tests {
     }
 
     #[test]
+    fn message_limits_are_bounded() {
+        let ok = Config::parse("[gateway]\nmax_body_bytes = 65536\nmax_json_depth = 32\n", &env).expect("valid");
+        assert_eq!((ok.gateway.max_body_bytes, ok.gateway.max_json_depth), (65536, 32));
+        let err = Config::parse("[gateway]\nmax_body_bytes = 10\nmax_json_depth = 1000\n", &env).expect_err("invalid");
+        let paths: Vec<_> = err.0.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["gateway.max_body_bytes", "gateway.max_json_depth"]);
+    }
+
+    #[test]
     fn gateway_and_servers_are_validated() {
         let err = Config::parse(
             r#"
