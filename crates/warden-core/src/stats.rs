@@ -85,6 +85,7 @@ pub struct PluginCounters {
     failures: [AtomicU64; FAILURE_KINDS.len()],
     fuel: AtomicU64,
     instantiations: AtomicU64,
+    retirements: AtomicU64,
     buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
     busy_ns: AtomicU64,
 }
@@ -113,6 +114,11 @@ impl PluginCounters {
         self.instantiations.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A healthy pooled instance dropped because its memory neared the limit.
+    pub fn record_retirement(&self) {
+        self.retirements.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A consistent-enough snapshot (each counter is read once; they may be a call
     /// apart from each other, which metrics tolerate).
     pub fn snapshot(&self, plugin: &str) -> PluginMetrics {
@@ -128,6 +134,7 @@ impl PluginCounters {
                 .collect(),
             fuel_consumed: self.fuel.load(Ordering::Relaxed),
             instantiations: self.instantiations.load(Ordering::Relaxed),
+            retirements: self.retirements.load(Ordering::Relaxed),
             latency: Histogram {
                 count: counts.iter().sum(),
                 counts,
@@ -146,6 +153,8 @@ pub struct PluginMetrics {
     pub failures: Vec<(FailureKind, u64)>,
     pub fuel_consumed: u64,
     pub instantiations: u64,
+    /// Pooled instances retired near their memory limit.
+    pub retirements: u64,
     /// Time per call inside the sandbox.
     pub latency: Histogram,
 }

@@ -239,8 +239,14 @@ impl Plugin {
         let error = match outcome {
             Ok(Ok(r)) => {
                 self.totals.record_call(started.elapsed(), fuel, None);
-                if self.spec.isolation == Isolation::Pooled {
+                // An instance whose memory crept past 3/4 of its limit (a guest
+                // runtime that leaks a little per call: componentize-js does) is
+                // retired now, so no later call fails on it.
+                if self.spec.isolation == Isolation::Pooled && !instance.store.data().limiter.nearly_full() {
                     self.put_back(instance);
+                } else if self.spec.isolation == Isolation::Pooled {
+                    self.totals.record_retirement();
+                    tracing::debug!(plugin = %self.name, "instance near its memory limit retired");
                 }
                 return Ok(r);
             }

@@ -59,7 +59,12 @@ impl HostState {
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
             hooks: HttpHooks { allowed: grants.http_hosts.clone() },
-            limiter: Limiter { inner: store_limits, memory_limit: (limits.memory_mib as usize) << 20, hit: None },
+            limiter: Limiter {
+                inner: store_limits,
+                memory_limit: (limits.memory_mib as usize) << 20,
+                hit: None,
+                largest_memory: 0,
+            },
             log_budget: LOG_LINES_PER_CALL,
             logs_dropped: 0,
         }
@@ -123,12 +128,25 @@ pub(crate) struct Limiter {
     inner: StoreLimits,
     memory_limit: usize,
     pub(crate) hit: Option<LimitHit>,
+    /// The largest size any of the instance's memories has grown to (memories
+    /// never shrink), so a pooled instance that creeps towards its limit can be
+    /// retired before a call fails on it.
+    pub(crate) largest_memory: usize,
+}
+
+impl Limiter {
+    /// Whether the instance has used more than three quarters of its memory limit.
+    pub(crate) fn nearly_full(&self) -> bool {
+        self.largest_memory > self.memory_limit / 4 * 3
+    }
 }
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         let result = self.inner.memory_growing(current, desired, maximum);
-        if !matches!(result, Ok(true)) {
+        if matches!(result, Ok(true)) {
+            self.largest_memory = self.largest_memory.max(desired);
+        } else {
             self.hit = Some(LimitHit::Memory { desired, limit: self.memory_limit });
         }
         result

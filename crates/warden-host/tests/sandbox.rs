@@ -109,6 +109,26 @@ async fn hostile_memory_bomb_is_denied_by_store_limits() {
 }
 
 #[tokio::test]
+async fn a_pooled_instance_that_leaks_is_retired_before_a_call_fails() {
+    let mut s = spec("hostile-leak");
+    s.limits.memory_mib = 16;
+    s.limits.max_instances = 1;
+    let p = load(fx::HOSTILE_LEAK, &s).await.expect("loads");
+    let g = WasmGuardrail(p.clone());
+    // 1 MiB leaked per call: without retirement the 16 MiB limit is hit within 16 calls.
+    for i in 0..40 {
+        let v = g.check(Stage::Input, &ctx(), &Content::from_texts(["attack"])).await;
+        assert_eq!(v.map(|v| v.action()), Ok(Action::Allow), "call {i}");
+    }
+    let stats = p.stats();
+    assert_eq!(stats.failures, 0, "{stats:?}");
+    assert!(stats.instantiations >= 3, "instances were retired and replaced: {stats:?}");
+    let metrics = host().plugin_metrics();
+    let m = metrics.iter().find(|m| m.plugin == "hostile-leak").expect("metrics");
+    assert!(m.retirements >= 2 && m.failures.is_empty(), "{m:?}");
+}
+
+#[tokio::test]
 async fn hostile_unbounded_recursion_overflows_the_stack() {
     let p = load(fx::HOSTILE_RECURSION, &spec("hostile-recursion")).await.expect("loads");
     assert_contained(p, FailureMode::FailClosed, FailureKind::StackOverflow).await;

@@ -29,6 +29,34 @@ pub struct Metrics {
     inner: Mutex<Inner>,
 }
 
+/// The per-plugin counters, exported the same way by both renderings:
+/// (Prometheus name, OTLP name, OTLP unit, help, value).
+#[allow(clippy::type_complexity)]
+pub const PLUGIN_COUNTERS: &[(&str, &str, &str, &str, fn(&PluginMetrics) -> u64)] = &[
+    ("warden_plugin_calls_total", "warden.plugin.calls", "{call}", "Calls into each plugin's sandbox.", |p| p.calls),
+    (
+        "warden_plugin_fuel_consumed_total",
+        "warden.plugin.fuel",
+        "{fuel}",
+        "Fuel (wasm work units) burnt by each plugin.",
+        |p| p.fuel_consumed,
+    ),
+    (
+        "warden_plugin_instantiations_total",
+        "warden.plugin.instantiations",
+        "{instance}",
+        "Sandbox instances created per plugin.",
+        |p| p.instantiations,
+    ),
+    (
+        "warden_plugin_retirements_total",
+        "warden.plugin.retirements",
+        "{instance}",
+        "Healthy pooled instances retired because their memory neared the limit.",
+        |p| p.retirements,
+    ),
+];
+
 /// Everything exported, read at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -110,9 +138,11 @@ impl Snapshot {
             header(&mut out, name, "counter", help);
             let _ = writeln!(out, "{name} {value}");
         }
-        header(&mut out, "warden_plugin_calls_total", "counter", "Calls into each plugin's sandbox.");
-        for p in &self.plugins {
-            let _ = writeln!(out, "warden_plugin_calls_total{{plugin=\"{}\"}} {}", esc(&p.plugin), p.calls);
+        for (name, _, _, help, value) in PLUGIN_COUNTERS {
+            header(&mut out, name, "counter", help);
+            for p in &self.plugins {
+                let _ = writeln!(out, "{name}{{plugin=\"{}\"}} {}", esc(&p.plugin), value(p));
+            }
         }
         header(
             &mut out,
@@ -129,25 +159,6 @@ impl Snapshot {
                     kind.label()
                 );
             }
-        }
-        header(
-            &mut out,
-            "warden_plugin_fuel_consumed_total",
-            "counter",
-            "Fuel (wasm work units) burnt by each plugin.",
-        );
-        for p in &self.plugins {
-            let _ =
-                writeln!(out, "warden_plugin_fuel_consumed_total{{plugin=\"{}\"}} {}", esc(&p.plugin), p.fuel_consumed);
-        }
-        header(&mut out, "warden_plugin_instantiations_total", "counter", "Sandbox instances created per plugin.");
-        for p in &self.plugins {
-            let _ = writeln!(
-                out,
-                "warden_plugin_instantiations_total{{plugin=\"{}\"}} {}",
-                esc(&p.plugin),
-                p.instantiations
-            );
         }
         header(&mut out, "warden_plugin_duration_seconds", "histogram", "Time per call inside each plugin's sandbox.");
         for p in &self.plugins {

@@ -572,12 +572,6 @@ fn metrics_request(service: &str, s: &Snapshot, start_ns: u128, now_ns: u128) ->
             s.latency.iter().map(|(stage, h)| hist_point(&[("warden.stage", stage)], h)).collect(),
         ),
         sum(
-            "warden.plugin.calls",
-            "{call}",
-            "Calls into each plugin's sandbox.",
-            s.plugins.iter().map(|p| point(&[("warden.plugin", &p.plugin)], p.calls)).collect(),
-        ),
-        sum(
             "warden.plugin.failures",
             "{call}",
             "Failed plugin calls, by kind (trap, out_of_fuel, deadline, ...).",
@@ -590,24 +584,16 @@ fn metrics_request(service: &str, s: &Snapshot, start_ns: u128, now_ns: u128) ->
                 })
                 .collect(),
         ),
-        sum(
-            "warden.plugin.fuel",
-            "{fuel}",
-            "Fuel (wasm work units) burnt by each plugin.",
-            s.plugins.iter().map(|p| point(&[("warden.plugin", &p.plugin)], p.fuel_consumed)).collect(),
-        ),
-        sum(
-            "warden.plugin.instantiations",
-            "{instance}",
-            "Sandbox instances created per plugin.",
-            s.plugins.iter().map(|p| point(&[("warden.plugin", &p.plugin)], p.instantiations)).collect(),
-        ),
         histogram(
             "warden.plugin.duration",
             "Time per call inside each plugin's sandbox.",
             s.plugins.iter().map(|p| hist_point(&[("warden.plugin", &p.plugin)], &p.latency)).collect(),
         ),
     ];
+    for (_, name, unit, help, value) in crate::metrics::PLUGIN_COUNTERS {
+        let points = s.plugins.iter().map(|p| point(&[("warden.plugin", &p.plugin)], value(p))).collect();
+        metrics.push(sum(name, unit, help, points));
+    }
     for (name, help, value) in &s.audit {
         // warden_audit_events_dropped_total -> warden.audit.events_dropped
         let name = name.trim_end_matches("_total").replacen('_', ".", 2);

@@ -160,8 +160,10 @@ async fn test(file: &Path, input: &Path, direction: crate::scan::Direction, conf
 
 async fn inspect(file: PathBuf, json: bool) -> Result<ExitCode> {
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-    // A throwaway host: no cache, a handful of instances.
-    let host = Host::new(SandboxConfig { cache: false, max_instances: 4, ..SandboxConfig::default() })?;
+    // A throwaway host: no cache, a handful of instances. Eight, not fewer: the pool
+    // allows 8 core instances per component instance, and an interpreted guest
+    // (componentize-py) brings 33-40 of them.
+    let host = Host::new(SandboxConfig { cache: false, max_instances: 8, ..SandboxConfig::default() })?;
     let r = warden_host::inspect::inspect(&host, &bytes).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);
