@@ -250,7 +250,7 @@ pub async fn serve_http(
         resource_metadata: policy.oauth.as_ref().map(|o| metadata_url(&o.resource)),
     };
     let sessions = Arc::new(LocalSessionManager::default());
-    let screening = Screening { limits: policy.limits, sessions: sessions.clone() };
+    let screening = Screening { limits: policy.limits, sessions: sessions.clone(), owners: Default::default() };
     let service = StreamableHttpService::new(move || Ok(GatewayHandler::new(gateway.clone())), sessions, config);
     // Prometheus scrapes /metrics with the same credentials as /mcp (scrape configs
     // take a bearer token): tool names and block counts are not for everyone.
@@ -293,7 +293,17 @@ pub async fn serve_http(
 struct Screening {
     limits: Limits,
     sessions: Arc<LocalSessionManager>,
+    /// Session id → the principal that initialized it. A session id is not a
+    /// credential: another principal presenting it (to read its GET stream, where
+    /// sampling requests and logs for its owner go) is told the session does not exist.
+    owners: Arc<std::sync::Mutex<std::collections::HashMap<String, Owner>>>,
 }
+
+/// Who a session belongs to: principal id and project.
+type Owner = (String, Option<String>);
+
+/// Sessions kept in [`Screening::owners`] before closed ones are pruned.
+const OWNERS_PRUNE_AT: usize = 1024;
 
 /// A JSON-RPC error as an HTTP response (the Streamable HTTP spec lets an error
 /// status carry a JSON-RPC error with no id; one with the request's id is clearer).
@@ -310,9 +320,25 @@ fn rejection_response(status: StatusCode, rejection: &Rejection) -> Response {
 async fn screen_http(State(state): State<Screening>, request: Request, next: Next) -> Response {
     use rmcp::transport::streamable_http_server::session::SessionManager;
     let session = request.headers().get("mcp-session-id").map(|v| v.to_str().unwrap_or_default().to_string());
-    if let Some(id) = session {
+    let caller: Option<Owner> = request.extensions().get::<Principal>().map(|p| (p.id.clone(), p.project.clone()));
+    if let Some(id) = &session {
         let known = state.sessions.has_session(&id.clone().into()).await.unwrap_or(false);
-        if !known {
+        let owners = state.owners.lock().map(|mut o| {
+            if !known {
+                o.remove(id);
+            }
+            o.get(id).cloned()
+        });
+        let foreign = match owners {
+            Ok(Some(owner)) => caller.as_ref() != Some(&owner),
+            Ok(None) => false,
+            // A poisoned map cannot vouch for anyone.
+            Err(_) => true,
+        };
+        if !known || foreign {
+            if foreign {
+                tracing::warn!(principal = ?caller.as_ref().map(|c| &c.0), "session presented by a principal that does not own it");
+            }
             let rejection = Rejection {
                 code: -32001,
                 message: "session not found (unknown or expired): initialize again".into(),
@@ -346,7 +372,24 @@ async fn screen_http(State(state): State<Screening>, request: Request, next: Nex
         tracing::debug!(code = rejection.code, reason = %rejection.message, "malformed message refused");
         return rejection_response(StatusCode::BAD_REQUEST, &rejection);
     }
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+    let response = next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await;
+    // A new session (initialize): remember whose it is.
+    let created = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok());
+    if let (None, Some(id), Some(owner)) = (session, created, caller) {
+        let live: Option<std::collections::HashSet<String>> =
+            if state.owners.lock().is_ok_and(|o| o.len() >= OWNERS_PRUNE_AT) {
+                Some(state.sessions.sessions.read().await.keys().map(|k| k.to_string()).collect())
+            } else {
+                None
+            };
+        if let Ok(mut owners) = state.owners.lock() {
+            if let Some(live) = live {
+                owners.retain(|k, _| live.contains(k));
+            }
+            owners.insert(id.to_string(), owner);
+        }
+    }
+    response
 }
 
 /// Seconds since the Unix epoch (what auth plugins get as `now-unix`).

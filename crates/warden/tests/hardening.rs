@@ -119,13 +119,18 @@ impl Gateway {
 
     /// A new MCP session over raw HTTP: its id.
     fn session(&self) -> String {
-        let (status, head, body) = self.post(API_KEY, "", INITIALIZE.as_bytes());
+        self.session_of(API_KEY)
+    }
+
+    /// A new MCP session of the caller with `key`.
+    fn session_of(&self, key: &str) -> String {
+        let (status, head, body) = self.post(key, "", INITIALIZE.as_bytes());
         assert_eq!(status, 200, "{head}\n{body}");
         let id = head
             .lines()
             .find_map(|l| l.to_ascii_lowercase().strip_prefix("mcp-session-id:").map(|v| v.trim().to_string()))
             .expect("session id");
-        let (status, ..) = self.post(API_KEY, &format!("Mcp-Session-Id: {id}\r\n"), INITIALIZED.as_bytes());
+        let (status, ..) = self.post(key, &format!("Mcp-Session-Id: {id}\r\n"), INITIALIZED.as_bytes());
         assert_eq!(status, 202);
         id
     }
@@ -807,6 +812,16 @@ async fn a_key_of_one_project_cannot_use_another_projects_server() {
     let read = b.read_resource(rmcp::model::ReadResourceRequestParams::new("demo://readme")).await;
     assert!(read.is_err(), "b's key reads nothing of a's server");
     assert!(!a.list_all_resources().await.expect("resources").is_empty());
+    // A session id is not a credential: b's key cannot ride on a's session (its GET
+    // stream carries what the gateway sends a: logs, sampling requests).
+    let a_session = format!("Mcp-Session-Id: {}\r\n", gw.session_of(KEY_A));
+    let list = br#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+    assert_eq!(gw.post(KEY_B, &a_session, list).0, 404, "b on a's session");
+    let get = |key: &str| format!("Authorization: Bearer {key}\r\n{a_session}Accept: text/event-stream\r\n");
+    assert_eq!(gw.raw("GET", "/mcp", &get(KEY_B), b"").0, 404, "b on a's GET stream");
+    assert_eq!(gw.raw("DELETE", "/mcp", &format!("Authorization: Bearer {KEY_B}\r\n{a_session}"), b"").0, 404);
+    let (status, _, answer) = gw.post(KEY_A, &a_session, list);
+    assert!(status == 200 && answer.contains("alpha__echo"), "a's session still works: {answer}");
     assert_eq!(text(&call(&a, "alpha__echo").await.expect("a on a")), "x");
     assert_eq!(text(&call(&b, "beta__echo").await.expect("b on b")), "x");
     std::thread::sleep(Duration::from_millis(300));
