@@ -972,3 +972,37 @@ async fn secrets_never_reach_logs_spans_metrics_or_answers() {
     }
     assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
 }
+
+/// Over stdio the caller is authenticated once, from the environment's key: a key the
+/// config does not accept (unknown, revoked, expired) gets no session at all.
+#[test]
+fn a_stdio_session_with_a_refused_key_serves_nothing() {
+    let config = temp("stdio-auth.toml");
+    std::fs::write(&config, auth_config("")).expect("config");
+    for key in ["wdn_unknown_key_000000000000", REVOKED, EXPIRED, ""] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(["serve", "--stdio", "--config"])
+            .arg(&config)
+            .env("XDG_CACHE_HOME", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-cache"))
+            .env("XDG_STATE_HOME", temp("state"))
+            .env("WARDEN_API_KEY", key)
+            .env("RUST_LOG", "warn")
+            .env_remove("WARDEN_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("warden starts");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let _ = stdin.write_all(format!("{INITIALIZE}\n").as_bytes());
+        let _ = stdin.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}\n");
+        drop(stdin);
+        let out = child.wait_with_output().expect("exits");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{key:?}: refused, the process fails: {stderr}");
+        assert!(!stdout.contains("\"result\""), "{key:?}: nothing served: {stdout}");
+        assert!(stderr.contains("refused"), "{key:?}: {stderr}");
+        assert!(key.len() < 8 || !stderr.contains(key), "{key:?}: the key is not logged");
+    }
+}
