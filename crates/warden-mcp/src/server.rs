@@ -318,6 +318,28 @@ fn rejection_response(status: StatusCode, rejection: &Rejection) -> Response {
 /// -32600 or -32602). Content-Type and Accept (415, 406) are rmcp's checks, left
 /// to run first so that a wrong media type is reported as such.
 async fn screen_http(State(state): State<Screening>, request: Request, next: Next) -> Response {
+    json_errors(screen(state, request, next).await).await
+}
+
+/// rmcp's own refusals (400 without a session, 405, 406, 415) are plain text: the
+/// same message as a JSON-RPC error body, so clients parse every refusal one way.
+async fn json_errors(response: Response) -> Response {
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let plain = content_type.is_none_or(|v| v.starts_with("text/plain"));
+    if !response.status().is_client_error() || !plain {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).into_owned());
+    let code = if parts.status == StatusCode::NOT_FOUND { -32001 } else { crate::jsonrpc::INVALID_REQUEST };
+    let message = text.ok().filter(|t| !t.is_empty()).unwrap_or_else(|| parts.status.to_string());
+    let body = Rejection { code, message, id: None }.to_json().to_string();
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+async fn screen(state: Screening, request: Request, next: Next) -> Response {
     use rmcp::transport::streamable_http_server::session::SessionManager;
     let session = request.headers().get("mcp-session-id").map(|v| v.to_str().unwrap_or_default().to_string());
     let caller: Option<Owner> = request.extensions().get::<Principal>().map(|p| (p.id.clone(), p.project.clone()));

@@ -275,7 +275,15 @@ async fn bad_http_input_gets_a_clear_answer_and_the_gateway_keeps_serving() {
     assert_eq!(post_with("Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"), 200);
     let auth = format!("Authorization: Bearer {API_KEY}\r\n");
     assert_eq!(gw.raw("GET", "/mcp", &format!("{auth}{sid}Accept: text/html\r\n"), b"").0, 406);
-    assert_eq!(gw.raw("PUT", "/mcp", &format!("{auth}{sid}"), b"{}").0, 405);
+    let (status, _, answer) = gw.raw("PUT", "/mcp", &format!("{auth}{sid}"), b"{}");
+    assert_eq!((status, message(&answer)["error"]["code"].as_i64()), (405, Some(-32600)), "{answer}");
+    // rmcp's own refusals are JSON-RPC errors too.
+    let headers = format!("{auth}{sid}Content-Type: text/plain\r\nAccept: application/json, text/event-stream\r\n");
+    let (_, head, answer) = gw.raw("POST", "/mcp", &headers, b"{}");
+    assert!(
+        message(&answer)["error"]["message"].as_str().is_some_and(|m| m.contains("Content-Type")),
+        "{head}\n{answer}"
+    );
 
     // Unknown sessions are 404 on every method; so is a session after DELETE.
     let bogus = "Mcp-Session-Id: 00000000-dead-beef-0000-000000000000\r\n";
@@ -292,7 +300,9 @@ async fn bad_http_input_gets_a_clear_answer_and_the_gateway_keeps_serving() {
 
     // A call before initialize (no session): 400.
     let list = br#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#;
-    assert_eq!(gw.post(API_KEY, "", list).0, 400);
+    let (status, _, answer) = gw.post(API_KEY, "", list);
+    assert_eq!((status, message(&answer)["error"]["code"].as_i64()), (400, Some(-32600)), "{answer}");
+    assert!(answer.contains("Session ID is required"), "{answer}");
     assert_healthy(&client, "session faults").await;
     // The raw session still works too.
     let call = br#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"demo__echo","arguments":{"message":"raw ok"}}}"#;
@@ -468,6 +478,21 @@ proptest! {
                     prop_assert!(id.is_null() || id.is_string() || id.is_i64() || id.is_u64());
                 }
             }
+        }
+    }
+
+    /// Schema checks never panic, whatever an upstream's schema and a caller's
+    /// arguments are, and never quote a string value of the arguments.
+    #[test]
+    fn schema_validation_never_panics(schema in json_value(), value in json_value(), secret in "[A-Z]{12}") {
+        let schema = match schema {
+            Value::Object(o) => o,
+            other => serde_json::Map::from_iter([("items".to_string(), other.clone()), ("enum".to_string(), other)]),
+        };
+        let value = json!({"k": value, "s": secret});
+        if let Err(problems) = warden_mcp::schema::validate(&schema, &value) {
+            prop_assert!(!problems.is_empty() && problems.len() <= 5);
+            prop_assert!(problems.iter().all(|p| !p.contains(&secret)), "{:?}", problems);
         }
     }
 
