@@ -178,11 +178,11 @@ fn method_params(method: &str, params: Option<&Value>, id: Option<&Value>) -> Re
 }
 
 /// Is this a request other than `initialize`/`ping` from a client that did not
-/// initialize? Requests of the stateless 2026 revision carry their protocol version
-/// in `_meta` and need no initialize.
+/// initialize? Requests of the stateless 2026 revision (`server/discover`, and any
+/// carrying its protocol version in `_meta`) need no initialize.
 pub fn needs_initialize(message: &Value) -> bool {
     let Some(method) = message.get("method").and_then(Value::as_str) else { return false };
-    if message.get("id").is_none() || matches!(method, "initialize" | "ping") {
+    if message.get("id").is_none() || matches!(method, "initialize" | "ping" | "server/discover") {
         return false;
     }
     let meta = message.pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion");
@@ -249,6 +249,7 @@ mod tests {
         assert!(needs_initialize(&json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})));
         assert!(!needs_initialize(&json!({"jsonrpc":"2.0","id":1,"method":"initialize"})));
         assert!(!needs_initialize(&json!({"jsonrpc":"2.0","id":1,"method":"ping"})));
+        assert!(!needs_initialize(&json!({"jsonrpc":"2.0","id":1,"method":"server/discover"})));
         assert!(!needs_initialize(&json!({"jsonrpc":"2.0","method":"notifications/initialized"})));
         let stateless = json!({"jsonrpc":"2.0","id":1,"method":"tools/list",
             "params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}});
