@@ -2,13 +2,15 @@
 //! demo-server`, a child process), driven by the rmcp client over Streamable HTTP and
 //! over stdio.
 
+mod common;
+
+use common::{Started, spawn_gateway};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -52,32 +54,14 @@ impl Gateway {
         static GATEWAYS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = GATEWAYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let state = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-state-{}-{n}", std::process::id()));
-        let mut child = cmd
-            .env("XDG_CACHE_HOME", cache)
+        cmd.env("XDG_CACHE_HOME", cache)
             .env("XDG_STATE_HOME", state)
             .env("WARDEN_API_KEY", API_KEY)
             .env("RUST_LOG", "info,rmcp=warn")
             .env_remove("WARDEN_CONFIG")
-            .envs(env.iter().copied())
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("warden starts");
-        let stderr = child.stderr.take().expect("piped");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.split("Warden listening on ").nth(1) {
-                    let _ = tx.send(url.trim().to_string());
-                }
-                sink.lock().expect("log lock").push(line);
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("gateway did not start:\n{}", log.lock().expect("log lock").join("\n")));
+            .envs(env.iter().copied());
+        let Started { child, url, log } =
+            spawn_gateway(cmd, Duration::from_secs(60)).unwrap_or_else(|log| panic!("gateway did not start:\n{log}"));
         Gateway { child, url, log }
     }
 

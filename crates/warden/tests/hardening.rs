@@ -5,6 +5,9 @@
 //! is refused on every method; no secret reaches logs, OTLP, metrics or answers.
 //! Property tests cover the message screen, the config parser and tool naming.
 
+mod common;
+
+use common::{Started, spawn_gateway};
 use proptest::prelude::*;
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
@@ -43,32 +46,14 @@ impl Gateway {
             std::fs::write(&path, body).expect("write config");
             cmd.arg("--config").arg(path);
         }
-        let mut child = cmd
-            .env("XDG_CACHE_HOME", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-cache"))
+        cmd.env("XDG_CACHE_HOME", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-cache"))
             .env("XDG_STATE_HOME", temp("state"))
             .env("WARDEN_API_KEY", API_KEY)
             .env("RUST_LOG", "info,rmcp=warn")
             .env_remove("WARDEN_CONFIG")
-            .envs(env.iter().copied())
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("warden starts");
-        let stderr = child.stderr.take().expect("piped");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.split("Warden listening on ").nth(1) {
-                    let _ = tx.send(url.trim().to_string());
-                }
-                sink.lock().expect("log lock").push(line);
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("gateway did not start:\n{}", log.lock().expect("log lock").join("\n")));
+            .envs(env.iter().copied());
+        let Started { child, url, log } =
+            spawn_gateway(cmd, Duration::from_secs(60)).unwrap_or_else(|log| panic!("gateway did not start:\n{log}"));
         let addr = url.trim_start_matches("http://").trim_end_matches("/mcp").to_string();
         Gateway { child, url, addr, log }
     }

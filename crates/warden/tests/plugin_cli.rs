@@ -6,12 +6,15 @@
 //! and uses them on real tool calls to the demo upstream. Hostile components loaded
 //! the same way are contained, and a wrong pin refuses to start.
 
+mod common;
+
+use common::{Started, spawn_gateway};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -136,39 +139,16 @@ impl Gateway {
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = tmp(&format!("plugin-cli-{}-{n}.toml", std::process::id()));
         std::fs::write(&path, config).expect("write config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(&path)
             .env("XDG_CACHE_HOME", tmp("plugin-cli-cache"))
             .env("XDG_STATE_HOME", tmp(&format!("plugin-cli-state-{}-{n}", std::process::id())))
             .env("RUST_LOG", "info,rmcp=warn")
             .env_remove("WARDEN_CONFIG")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("warden starts");
-        let stderr = child.stderr.take().expect("piped");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.split("Warden listening on ").nth(1) {
-                    let _ = tx.send(url.trim().to_string());
-                }
-                sink.lock().expect("log lock").push(line);
-            }
-        });
-        let joined = |log: &Arc<Mutex<Vec<String>>>| log.lock().expect("log lock").join("\n");
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(url) => Ok(Gateway { child, url, log }),
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                Err(joined(&log))
-            }
-        }
+            .envs(env.iter().copied());
+        let Started { child, url, log } = spawn_gateway(cmd, Duration::from_secs(60))?;
+        Ok(Gateway { child, url, log })
     }
 
     async fn client(&self, token: &str) -> rmcp::service::RunningService<rmcp::service::RoleClient, ()> {

@@ -12,6 +12,9 @@
 //! without. Each plugin is built once per run. Timings (build, cold and warm load)
 //! are printed: run with `--nocapture` to see them.
 
+mod common;
+
+use common::{Started, spawn_gateway};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
@@ -19,7 +22,7 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -133,32 +136,15 @@ impl Gateway {
         let dir = fresh_dir("gw");
         std::fs::write(dir.join("warden.toml"), config).expect("write config");
         let started = Instant::now();
-        let mut child = warden(&["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(dir.join("warden.toml"))
+        let mut cmd = warden(&["serve", "--listen", "127.0.0.1:0", "--config"]);
+        cmd.arg(dir.join("warden.toml"))
             .env("XDG_CACHE_HOME", cache)
             .env("XDG_STATE_HOME", dir.join("state"))
             .env("RUST_LOG", "info,rmcp=warn")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("warden starts");
-        let stderr = child.stderr.take().expect("piped");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.split("Warden listening on ").nth(1) {
-                    let _ = tx.send(url.trim().to_string());
-                }
-                sink.lock().expect("log lock").push(line);
-            }
-        });
+            .envs(env.iter().copied());
         // A cold start compiles a 12-19 MB component: seconds, more on a busy machine.
-        let url = rx
-            .recv_timeout(Duration::from_secs(300))
-            .unwrap_or_else(|_| panic!("gateway did not start:\n{}", log.lock().expect("log lock").join("\n")));
+        let Started { child, url, log } =
+            spawn_gateway(cmd, Duration::from_secs(300)).unwrap_or_else(|log| panic!("gateway did not start:\n{log}"));
         Gateway { child, url, log, startup: started.elapsed() }
     }
 
