@@ -44,6 +44,12 @@ impl FailureKind {
     }
 }
 
+/// The bucket of an observation: the first bound it does not exceed, or the
+/// overflow bucket after the last bound.
+fn bucket(seconds: f64) -> usize {
+    LATENCY_BUCKETS.iter().position(|b| seconds <= *b).unwrap_or(LATENCY_BUCKETS.len())
+}
+
 /// A latency histogram over [`LATENCY_BUCKETS`] (per-bucket counts, not cumulative).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Histogram {
@@ -59,8 +65,7 @@ impl Histogram {
         if self.counts.is_empty() {
             self.counts = vec![0; LATENCY_BUCKETS.len() + 1];
         }
-        let i = LATENCY_BUCKETS.iter().position(|b| seconds <= *b).unwrap_or(LATENCY_BUCKETS.len());
-        self.counts[i] += 1;
+        self.counts[bucket(seconds)] += 1;
         self.count += 1;
         self.sum_seconds += seconds;
     }
@@ -95,9 +100,7 @@ impl PluginCounters {
     pub fn record_call(&self, elapsed: std::time::Duration, fuel: u64, failure: Option<FailureKind>) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.fuel.fetch_add(fuel, Ordering::Relaxed);
-        let seconds = elapsed.as_secs_f64();
-        let i = LATENCY_BUCKETS.iter().position(|b| seconds <= *b).unwrap_or(LATENCY_BUCKETS.len());
-        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.buckets[bucket(elapsed.as_secs_f64())].fetch_add(1, Ordering::Relaxed);
         self.busy_ns.fetch_add(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
         if let Some(kind) = failure {
             self.record_failure(kind);
