@@ -245,6 +245,71 @@ args = ["demo-server"]
     client.cancel().await.expect("client closes");
 }
 
+/// The open file descriptors of process `pid`.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// The child processes of `pid` as (pid, state) — state `Z` is an unreaped zombie.
+fn children(pid: u32) -> Vec<(u32, char)> {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return Vec::new() };
+    procs
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+            let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
+            let state = rest.next()?.chars().next()?;
+            let ppid: u32 = rest.next()?.parse().ok()?;
+            (ppid == pid).then_some((p, state))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn crashes_and_timeouts_leak_no_processes_or_descriptors() {
+    let gw = Gateway::start(Some(
+        r#"
+[[servers]]
+name = "flaky"
+command = "${WARDEN_EXE}"
+args = ["demo-server", "--faults"]
+call_timeout_ms = 300
+"#,
+    ));
+    let pid = gw.child.id();
+    let client = gw.client().await;
+    // Steady state first: one crash and restart, one timeout.
+    assert_eq!(call(client.peer(), "flaky__crash", json!({})).await.is_error, Some(true));
+    assert_eq!(text(&call(client.peer(), "flaky__echo", json!({"message": "up"})).await), "up");
+    assert_eq!(call(client.peer(), "flaky__hang", json!({})).await.is_error, Some(true));
+    let (fds, procs) = (open_fds(pid), children(pid));
+    assert_eq!(procs.len(), 1, "one upstream process: {procs:?}");
+
+    for round in 0..8 {
+        let r = call(client.peer(), "flaky__crash", json!({})).await;
+        assert_eq!(r.is_error, Some(true), "round {round}");
+        let r = call(client.peer(), "flaky__echo", json!({"message": "again"})).await;
+        assert_eq!((text(&r).as_str(), r.is_error), ("again", Some(false)), "round {round}: restarted");
+        assert_eq!(call(client.peer(), "flaky__hang", json!({})).await.is_error, Some(true), "round {round}");
+    }
+    // Exited children are reaped and their pipes closed (allow a moment for both).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (now_fds, now_procs) = (open_fds(pid), children(pid));
+        let settled = now_procs.len() == 1 && now_procs.iter().all(|(_, s)| *s != 'Z') && now_fds <= fds + 2;
+        if settled {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after 8 crashes and 8 timeouts: {now_fds} fds (was {fds}), children {now_procs:?} (was {procs:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    client.cancel().await.expect("client closes");
+}
+
 #[tokio::test]
 async fn a_streamable_http_upstream_is_served_like_a_local_one() {
     // Gateway A fronts the demo server; gateway B reaches A as an HTTP upstream.
