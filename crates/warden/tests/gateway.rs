@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Started, spawn_gateway};
+use common::{Started, b64url, sign_hs256, spawn_gateway};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
@@ -925,34 +925,9 @@ config = {{ static = {{ env = "test" }} }}
     assert_eq!(std::fs::metadata(&audit).expect("audit file").permissions().mode() & 0o777, 0o600);
 }
 
-/// base64url without padding (JWT segments).
-fn b64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-/// An HS256 JWT over `claims`, signed with `secret` (HMAC-SHA256 by hand: RFC 2104).
+/// An HS256 JWT over `claims`, signed with `secret`.
 fn hs256_jwt(secret: &[u8], claims: &Value) -> String {
-    hs256_jwt_with_header(secret, br#"{"alg":"HS256","typ":"JWT"}"#, claims)
-}
-
-/// The same with the header `header` (e.g. one naming a key id).
-fn hs256_jwt_with_header(secret: &[u8], header: &[u8], claims: &Value) -> String {
-    use sha2::{Digest, Sha256};
-    let signing_input = format!("{}.{}", b64url(header), b64url(claims.to_string().as_bytes()));
-    let mut key = [0u8; 64];
-    key[..secret.len()].copy_from_slice(secret);
-    let pad = |byte: u8| key.iter().map(|k| k ^ byte).collect::<Vec<u8>>();
-    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(signing_input.as_bytes()).finalize();
-    let mac = Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize();
-    format!("{signing_input}.{}", b64url(&mac))
+    sign_hs256(secret, r#"{"alg":"HS256","typ":"JWT"}"#, claims)
 }
 
 #[tokio::test]
@@ -1411,7 +1386,7 @@ fn token_with_kid(kid: &str, secret: &[u8]) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
     let claims = json!({"iss": "https://login.example.com", "aud": "https://mcp.example.com/mcp", "sub": "alice",
                         "scope": "demo/echo", "exp": now + 300, "iat": now});
-    hs256_jwt_with_header(secret, json!({"alg": "HS256", "typ": "JWT", "kid": kid}).to_string().as_bytes(), &claims)
+    sign_hs256(secret, &json!({"alg": "HS256", "typ": "JWT", "kid": kid}).to_string(), &claims)
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Started, spawn_gateway};
+use common::{Started, b64url, sign_hs256, spawn_gateway};
 use proptest::prelude::*;
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
@@ -601,30 +601,6 @@ fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-fn b64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-/// An HS256 JWT (HMAC-SHA256 by hand, RFC 2104) with the given header.
-fn jwt(secret: &[u8], header: &str, claims: &Value) -> String {
-    use sha2::{Digest, Sha256};
-    let signing_input = format!("{}.{}", b64url(header.as_bytes()), b64url(claims.to_string().as_bytes()));
-    let mut key = [0u8; 64];
-    key[..secret.len()].copy_from_slice(secret);
-    let pad = |byte: u8| key.iter().map(|k| k ^ byte).collect::<Vec<u8>>();
-    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(signing_input.as_bytes()).finalize();
-    let mac = Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize();
-    format!("{signing_input}.{}", b64url(&mac))
-}
-
 const JWT_SECRET: &str = "hardening-hs256-secret-of-32-bytes-or-more";
 const KEY_A: &str = "wdn_project_a_key_abcdef0123456789";
 const KEY_B: &str = "wdn_project_b_key_abcdef0123456789";
@@ -718,13 +694,21 @@ async fn every_bad_credential_is_refused_on_every_method() {
         ("expired key", Some(EXPIRED.into())),
         ("the server's own environment key", Some(API_KEY.into())),
         ("alg none", Some(alg_none)),
-        ("alg none with a signature", Some(jwt(secret, r#"{"alg":"none"}"#, &claims(now() + 300)))),
-        ("wrong signature", Some(jwt(b"some-other-secret-of-the-same-size-xxxxxx", hs256, &claims(now() + 300)))),
-        ("wrong audience", Some(jwt(secret, hs256, &wrong_aud))),
-        ("expired JWT", Some(jwt(secret, hs256, &claims(now() - 600)))),
+        ("alg none with a signature", Some(sign_hs256(secret, r#"{"alg":"none"}"#, &claims(now() + 300)))),
+        (
+            "wrong signature",
+            Some(sign_hs256(b"some-other-secret-of-the-same-size-xxxxxx", hs256, &claims(now() + 300))),
+        ),
+        ("wrong audience", Some(sign_hs256(secret, hs256, &wrong_aud))),
+        ("expired JWT", Some(sign_hs256(secret, hs256, &claims(now() - 600)))),
         (
             "truncated JWT",
-            Some(jwt(secret, hs256, &claims(now() + 300)).rsplit_once('.').map(|(h, _)| format!("{h}.")).expect("dot")),
+            Some(
+                sign_hs256(secret, hs256, &claims(now() + 300))
+                    .rsplit_once('.')
+                    .map(|(h, _)| format!("{h}."))
+                    .expect("dot"),
+            ),
         ),
     ];
     // A session made by a good key, to try to ride on.
@@ -782,7 +766,7 @@ async fn every_bad_credential_is_refused_on_every_method() {
     let r =
         good.call_tool(CallToolRequestParams::new("alpha__echo").with_arguments(args(json!({"message": "ok"})))).await;
     assert_eq!(text(&r.expect("answered")), "ok");
-    let token = jwt(secret, hs256, &claims(now() + 300));
+    let token = sign_hs256(secret, hs256, &claims(now() + 300));
     assert_eq!(gw.raw("GET", "/metrics", &format!("Authorization: Bearer {token}\r\n"), b"").0, 200);
     assert_eq!(gw.raw("GET", "/metrics", &format!("Authorization: Bearer {KEY_A}\r\n"), b"").0, 200);
 }
@@ -900,8 +884,8 @@ async fn secrets_never_reach_logs_spans_metrics_or_answers() {
             ("OTEL_METRIC_EXPORT_INTERVAL", "300"),
         ],
     );
-    let token = jwt(JWT_SECRET.as_bytes(), r#"{"alg":"HS256","typ":"JWT"}"#, &claims(now() + 300));
-    let expired = jwt(JWT_SECRET.as_bytes(), r#"{"alg":"HS256","typ":"JWT"}"#, &claims(now() - 600));
+    let token = sign_hs256(JWT_SECRET.as_bytes(), r#"{"alg":"HS256","typ":"JWT"}"#, &claims(now() + 300));
+    let expired = sign_hs256(JWT_SECRET.as_bytes(), r#"{"alg":"HS256","typ":"JWT"}"#, &claims(now() - 600));
     let mut captured: Vec<String> = Vec::new();
 
     // Refused: bad credentials (their values are secrets too).

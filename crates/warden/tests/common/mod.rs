@@ -1,6 +1,8 @@
 //! What the end-to-end test binaries share: starting a `warden serve` process on an
-//! ephemeral port and collecting its stderr. Each binary wraps it in a `Gateway` of
-//! its own (its config, environment and clients differ).
+//! ephemeral port and collecting its stderr (each binary wraps it in a `Gateway` of
+//! its own: configs, environments and clients differ), and signing test JWTs.
+//! Each binary uses part of this module.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -41,4 +43,30 @@ pub fn spawn_gateway(mut cmd: Command, timeout: Duration) -> Result<Started, Str
             Err(log.lock().expect("log lock").join("\n"))
         }
     }
+}
+
+/// base64url without padding (JWT segments, JWK members).
+pub fn b64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// A JWT with header `header` over `claims`, signed HMAC-SHA256 with `secret` (by
+/// hand, RFC 2104, so the tests do not trust the code under test to sign).
+pub fn sign_hs256(secret: &[u8], header: &str, claims: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    let signing_input = format!("{}.{}", b64url(header.as_bytes()), b64url(claims.to_string().as_bytes()));
+    let mut key = [0u8; 64];
+    key[..secret.len()].copy_from_slice(secret);
+    let pad = |byte: u8| key.iter().map(|k| k ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(signing_input.as_bytes()).finalize();
+    let mac = Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize();
+    format!("{signing_input}.{}", b64url(&mac))
 }
