@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{Started, spawn_gateway};
+use common::{Started, initialize_status, spawn_gateway};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
@@ -185,19 +185,7 @@ impl Gateway {
 
     /// The status of a raw initialize POST with `extra` header lines.
     fn initialize_status(&self, extra: &str) -> u16 {
-        use std::io::Read;
-        let addr = self.url.trim_start_matches("http://").trim_end_matches("/mcp");
-        let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
-        let request = format!(
-            "POST /mcp HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let mut sock = std::net::TcpStream::connect(addr).expect("connect");
-        sock.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-        sock.write_all(request.as_bytes()).expect("send");
-        let mut response = Vec::new();
-        let _ = sock.read_to_end(&mut response);
-        String::from_utf8_lossy(&response).get(9..12).and_then(|c| c.parse().ok()).expect("status code")
+        initialize_status(&self.url, extra)
     }
 }
 
