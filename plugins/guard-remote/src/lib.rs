@@ -341,7 +341,7 @@ mod http {
     use super::{MAX_RESPONSE_BYTES, Target};
     use wasi::clocks::monotonic_clock;
     use wasi::http::outgoing_handler;
-    use wasi::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme};
+    use wasi::http::types::{ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme};
     use wasi::io::poll::{Pollable, poll};
     use wasi::io::streams::{OutputStream, StreamError};
 
@@ -352,6 +352,18 @@ mod http {
     /// Wait for `p`, or fail once `deadline` is ready.
     fn wait(p: &Pollable, deadline: &Pollable, timeout_ms: u64) -> Result<(), String> {
         if poll(&[p, deadline]).contains(&0) { Ok(()) } else { Err(format!("no answer within {timeout_ms} ms")) }
+    }
+
+    /// The host's own timeouts (set to the same deadline above) race ours; either
+    /// way the caller sees one message for "the API did not answer in time".
+    fn failed(e: &ErrorCode, timeout_ms: u64) -> String {
+        match e {
+            ErrorCode::ConnectionTimeout
+            | ErrorCode::ConnectionReadTimeout
+            | ErrorCode::ConnectionWriteTimeout
+            | ErrorCode::HttpResponseTimeout => format!("no answer within {timeout_ms} ms"),
+            e => format!("request failed: {e:?}"),
+        }
     }
 
     fn stream_error(e: StreamError) -> String {
@@ -452,7 +464,7 @@ mod http {
             .get()
             .ok_or("no answer")?
             .map_err(|()| "answer already taken")?
-            .map_err(|e| format!("request failed: {e:?}"))?;
+            .map_err(|e| failed(&e, timeout_ms))?;
         let status = response.status();
         let in_body = response.consume().map_err(|()| "answer body unavailable")?;
         let mut data = Vec::new();
