@@ -41,6 +41,9 @@ pub(crate) struct HostInner {
     pub(crate) config: SandboxConfig,
     /// Per plugin name, the counters every instance and reload of it adds to.
     pub(crate) counters: std::sync::Mutex<std::collections::BTreeMap<String, Arc<PluginCounters>>>,
+    /// Every plugin loaded, for the `shutdown` call at exit (weak: a plugin dropped at
+    /// a reload is not kept alive by this list).
+    pub(crate) loaded: std::sync::Mutex<Vec<std::sync::Weak<crate::Plugin>>>,
 }
 
 impl Host {
@@ -55,7 +58,28 @@ impl Host {
         let cache_dir = config.cache.then(|| config.cache_dir.clone().or_else(default_cache_dir)).flatten();
         let cache = cache_dir.as_deref().and_then(|dir| Cache::open(dir, &engine));
         spawn_epoch_ticker(&engine);
-        Ok(Host { inner: Arc::new(HostInner { engine, linker, cache, config, counters: Default::default() }) })
+        Ok(Host { inner: Arc::new(HostInner { engine, linker, cache, config, counters: Default::default(), loaded: Default::default() }) })
+    }
+
+    pub(crate) fn track(&self, plugin: &Arc<crate::Plugin>) {
+        if let Ok(mut loaded) = self.inner.loaded.lock() {
+            loaded.retain(|p| p.strong_count() > 0);
+            loaded.push(Arc::downgrade(plugin));
+        }
+    }
+
+    /// At exit: call `shutdown` on every instance of every plugin still loaded, then
+    /// refuse further calls to them. Returns how many shutdown calls failed.
+    pub async fn shutdown(&self) -> usize {
+        let plugins: Vec<_> = match self.inner.loaded.lock() {
+            Ok(mut loaded) => loaded.drain(..).filter_map(|p| p.upgrade()).collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut failed = 0;
+        for plugin in plugins {
+            failed += plugin.shutdown().await;
+        }
+        failed
     }
 
     pub fn engine(&self) -> &Engine {

@@ -70,7 +70,9 @@ impl Loader {
     /// Load one plugin from `source` as a provider of `spec.kind`.
     pub async fn load_plugin(&self, spec: &PluginSpec, source: &Source) -> crate::Result<Arc<Plugin>> {
         let bytes = self.read(&spec.name, source)?;
-        Ok(Arc::new(Plugin::load(&self.host, spec, &bytes).await?))
+        let plugin = Arc::new(Plugin::load(&self.host, spec, &bytes).await?);
+        self.host.track(&plugin);
+        Ok(plugin)
     }
 }
 

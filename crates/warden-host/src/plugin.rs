@@ -354,6 +354,37 @@ impl Plugin {
         }
     }
 
+    /// Call `shutdown` on every configured instance (each under the per-call limits)
+    /// and refuse calls from then on. Returns how many instances failed theirs.
+    pub async fn shutdown(&self) -> usize {
+        self.permits.close();
+        let instances = self.idle.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+        let mut failed = 0;
+        for mut instance in instances {
+            if self.arm(&mut instance.store).is_err() {
+                failed += 1;
+                continue;
+            }
+            let Instance { store, bindings } = &mut instance;
+            let deadline = Duration::from_millis(self.spec.limits.deadline_ms) + TIMEOUT_GRACE;
+            let call = async {
+                match bindings {
+                    Bindings::Guardrail(b) => b.warden_plugin_lifecycle().call_shutdown(&mut *store).await,
+                    Bindings::Auth(b) => b.warden_plugin_lifecycle().call_shutdown(&mut *store).await,
+                    Bindings::Telemetry(b) => b.warden_plugin_lifecycle().call_shutdown(&mut *store).await,
+                }
+            };
+            let error = match tokio::time::timeout(deadline, call).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => self.classify(&e, store.data()),
+                Err(_) => self.error(FailureKind::Deadline, "shutdown did not return in time"),
+            };
+            failed += 1;
+            tracing::warn!(plugin = %self.name, error = %error, "plugin shutdown failed");
+        }
+        failed
+    }
+
     pub(crate) fn error(&self, kind: FailureKind, message: impl Into<String>) -> ProviderError {
         ProviderError::new(&*self.name, kind, message)
     }

@@ -380,3 +380,24 @@ async fn auth_apikey_checks_hashes_expiry_and_disabled_keys() {
     s.config = json!({"keys": [{"id": "x", "sha256": "nothex"}]});
     assert!(matches!(load(fx::AUTH_APIKEY, &s).await, Err(Error::Configure { .. })));
 }
+
+#[tokio::test]
+async fn shutdown_reaches_every_instance_and_later_calls_are_refused() {
+    use sha2::{Digest, Sha256};
+    use warden_core::{AuthProvider, AuthRequest, Transport};
+    let mut s = PluginSpec::new("apikey-stop", PluginKind::Auth, Source::Builtin("apikey".into()));
+    s.config = json!({"keys": [{"id": "alice", "sha256": hex::encode(Sha256::digest(b"key-alice"))}]});
+    let plugin = load(fx::AUTH_APIKEY, &s).await.expect("loads");
+    let auth = warden_host::providers::WasmAuth(plugin.clone());
+    let req = AuthRequest {
+        transport: Transport::Http,
+        headers: vec![("authorization".into(), "Bearer key-alice".into())],
+        client_info: None,
+        now_unix: 2000,
+    };
+    assert!(auth.authenticate(&req).await.is_ok());
+    assert!(plugin.stats().idle >= 1, "a configured instance waits in the pool");
+    assert_eq!(plugin.shutdown().await, 0, "every instance's shutdown returned");
+    assert_eq!(plugin.stats().idle, 0, "the pool is empty after shutdown");
+    assert!(auth.authenticate(&req).await.is_err(), "no call is served after shutdown");
+}

@@ -13,6 +13,10 @@ pub trait Auth: Sized + 'static {
     /// plugin at load, with the message shown to the operator.
     fn configure(config_json: &str) -> Result<Self, String>;
 
+    /// The gateway is stopping: flush and close. Called once, after the last call;
+    /// the default does nothing.
+    fn shutdown(&self) {}
+
     /// Who is calling: a principal, `NoCredentials` (nothing this provider
     /// understands), `Rejected` (a credential it refuses; the reason must not contain
     /// it) or `Failed` (the provider itself failed; the failure mode applies).
@@ -44,6 +48,9 @@ macro_rules! export_auth {
             }
             fn configure(config_json: String) -> Result<(), String> {
                 $crate::__auth::__configure::<$ty>(&config_json)
+            }
+            fn shutdown() {
+                $crate::__shutdown::<$ty>(<$ty as $crate::Auth>::shutdown)
             }
         }
 

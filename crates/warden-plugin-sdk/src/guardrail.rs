@@ -13,6 +13,10 @@ pub trait Guardrail: Sized + 'static {
     /// plugin at load, with the message shown to the operator.
     fn configure(config_json: &str) -> Result<Self, String>;
 
+    /// The gateway is stopping: flush and close. Called once, after the last call;
+    /// the default does nothing.
+    fn shutdown(&self) {}
+
     /// Check tool-call arguments (stage `INPUT`).
     fn check_input(&self, _ctx: &CallContext, _content: &Content) -> Result<Verdict, PluginError> {
         Ok(Verdict::Allow)
@@ -61,6 +65,9 @@ macro_rules! export_guardrail {
             }
             fn configure(config_json: String) -> Result<(), String> {
                 $crate::__guardrail::__configure::<$ty>(&config_json)
+            }
+            fn shutdown() {
+                $crate::__shutdown::<$ty>(<$ty as $crate::Guardrail>::shutdown)
             }
         }
 

@@ -115,6 +115,16 @@ pub fn __with_state<P: 'static, R>(unconfigured: impl FnOnce() -> R, f: impl FnO
     })
 }
 
+/// Run the plugin's `shutdown` and drop its state: nothing is served after it.
+#[doc(hidden)]
+pub fn __shutdown<P: 'static>(shutdown: fn(&P)) {
+    if let Some(state) = STATE.with(|s| s.borrow_mut().take())
+        && let Ok(p) = state.downcast::<P>()
+    {
+        shutdown(&p);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,10 @@ pub trait Telemetry: Sized + 'static {
     /// plugin at load, with the message shown to the operator.
     fn configure(config_json: &str) -> Result<Self, String>;
 
+    /// The gateway is stopping: flush and close. Called once, after the last call;
+    /// the default does nothing.
+    fn shutdown(&self) {}
+
     /// Export a batch of events. A sink has no files or sockets unless granted: write
     /// to stdout (the file of `grants.stdout`) or [`log`](crate::log) to the gateway's log.
     fn export_events(&self, events: &[Event]) -> Result<(), PluginError>;
@@ -40,6 +44,9 @@ macro_rules! export_telemetry {
             }
             fn configure(config_json: String) -> Result<(), String> {
                 $crate::__telemetry::__configure::<$ty>(&config_json)
+            }
+            fn shutdown() {
+                $crate::__shutdown::<$ty>(<$ty as $crate::Telemetry>::shutdown)
             }
         }
 

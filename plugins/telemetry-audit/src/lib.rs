@@ -330,8 +330,8 @@ struct SpanOut {
     end: u32,
 }
 
-/// The configured sink.
-struct Audit(Settings);
+/// The configured sink, and how many events this instance wrote (for its goodbye).
+struct Audit(Settings, std::cell::Cell<u64>);
 
 impl Telemetry for Audit {
     fn describe() -> PluginInfo {
@@ -344,7 +344,7 @@ impl Telemetry for Audit {
     }
 
     fn configure(config_json: &str) -> Result<Self, String> {
-        Settings::parse(config_json).map(Audit)
+        Settings::parse(config_json).map(|s| Audit(s, std::cell::Cell::new(0)))
     }
 
     fn export_events(&self, events: &[Event]) -> Result<(), PluginError> {
@@ -356,7 +356,15 @@ impl Telemetry for Audit {
         let mut out = std::io::stdout().lock();
         out.write_all(&buf)
             .and_then(|()| out.flush())
-            .map_err(|e| PluginError::new(format!("writing audit lines to stdout: {e}")))
+            .map_err(|e| PluginError::new(format!("writing audit lines to stdout: {e}")))?;
+        self.1.set(self.1.get() + events.len() as u64);
+        Ok(())
+    }
+
+    /// Every line is flushed as it is written; say how many this instance wrote, so
+    /// the operator's log shows the sink closed cleanly.
+    fn shutdown(&self) {
+        warden_plugin_sdk::log(warden_plugin_sdk::Level::Info, &format!("audit sink closed after {} events", self.1.get()));
     }
 }
 

@@ -57,6 +57,10 @@ export const lifecycle = {
     tokens = list.map((t) => ({ ...t, scopes: t.scopes ?? ['*'] }));
     log('info', `configured with ${tokens.length} tokens`);
   },
+
+  shutdown() {
+    // Called once when the gateway stops: flush or close what the plugin holds.
+  },
 };
 
 export const auth = {

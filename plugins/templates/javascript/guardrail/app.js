@@ -77,6 +77,10 @@ export const lifecycle = {
     action = a;
     log('info', `configured with ${words.length} words, action ${action}`);
   },
+
+  shutdown() {
+    // Called once when the gateway stops: flush or close what the plugin holds.
+  },
 };
 
 export const inputGuardrail = {

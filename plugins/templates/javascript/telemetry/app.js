@@ -35,6 +35,10 @@ export const lifecycle = {
     if (!Number.isInteger(n) || n < 1) throw 'config: `every` must be a positive integer';
     every = n;
   },
+
+  shutdown() {
+    // Called once when the gateway stops: flush or close what the plugin holds.
+  },
 };
 
 export const telemetry = {

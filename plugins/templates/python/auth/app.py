@@ -75,6 +75,10 @@ class Lifecycle(exports.Lifecycle):
         TOKENS = tokens
         host.log(host.Level.INFO, f"configured with {len(TOKENS)} tokens")
 
+    def shutdown(self) -> None:
+        # Called once when the gateway stops: flush or close what the plugin holds.
+        pass
+
 
 class Auth(exports.Auth):
     def authenticate(self, request: AuthRequest) -> Principal:

@@ -89,6 +89,10 @@ class Lifecycle(exports.Lifecycle):
         ACTION = action
         host.log(host.Level.INFO, f"configured with {len(WORDS)} words, action {ACTION}")
 
+    def shutdown(self) -> None:
+        # Called once when the gateway stops: flush or close what the plugin holds.
+        pass
+
 
 class InputGuardrail(exports.InputGuardrail):
     def check_input(self, ctx: CallContext, content: Content) -> Verdict:

@@ -44,6 +44,10 @@ class Lifecycle(exports.Lifecycle):
             raise Err("config: `every` must be a positive integer")
         EVERY = every
 
+    def shutdown(self) -> None:
+        # Called once when the gateway stops: flush or close what the plugin holds.
+        pass
+
 
 class Telemetry(exports.Telemetry):
     def export_events(self, events: list[Event]) -> None:
