@@ -66,10 +66,11 @@ struct Hostile<'a> {
     mode: &'a str,
     arg: Option<String>,
     call_timeout_ms: u64,
+    connect_timeout_ms: u64,
 }
 
 fn hostile<'a>(name: &'a str, mode: &'a str) -> Hostile<'a> {
-    Hostile { name, mode, arg: None, call_timeout_ms: 30_000 }
+    Hostile { name, mode, arg: None, call_timeout_ms: 30_000, connect_timeout_ms: 60_000 }
 }
 
 impl Gateway {
@@ -79,11 +80,12 @@ impl Gateway {
         for s in servers {
             let args: Vec<String> = std::iter::once(s.mode.to_string()).chain(s.arg.clone()).collect();
             config.push_str(&format!(
-                "\n[[servers]]\nname = {:?}\ncommand = {:?}\nargs = {:?}\ncall_timeout_ms = {}\n",
+                "\n[[servers]]\nname = {:?}\ncommand = {:?}\nargs = {:?}\ncall_timeout_ms = {}\nconnect_timeout_ms = {}\n",
                 s.name,
                 exe.display().to_string(),
                 args,
-                s.call_timeout_ms
+                s.call_timeout_ms,
+                s.connect_timeout_ms
             ));
         }
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -201,18 +203,28 @@ impl rmcp::ClientHandler for Watcher {
     }
 }
 
+/// The gateway's child processes still running (not zombies).
+fn live_children(pid: u32) -> usize {
+    children(pid).iter().filter(|(_, state)| state != "Z").count()
+}
+
 /// The gateway's child processes in state `Z` (exited, never reaped).
 fn zombies(pid: u32) -> Vec<u32> {
+    children(pid).into_iter().filter(|(_, state)| state == "Z").map(|(p, _)| p).collect()
+}
+
+/// The gateway's child processes as (pid, state).
+fn children(pid: u32) -> Vec<(u32, String)> {
     let Ok(procs) = std::fs::read_dir("/proc") else { return Vec::new() };
     procs
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { return false };
-            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { return false };
-            let mut fields = rest.split_whitespace();
-            let state = fields.next();
-            let ppid = fields.next().and_then(|f| f.parse::<u32>().ok());
-            state == Some("Z") && ppid == Some(pid)
+        .filter_map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+            let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+            let state = fields.next()?.to_string();
+            let ppid = fields.next()?.parse::<u32>().ok()?;
+            (ppid == pid).then_some((p, state))
         })
         .collect()
 }
@@ -251,6 +263,45 @@ async fn an_upstream_that_crashes_at_start_is_left_out_and_retried_with_backoff(
     let deadline = Instant::now() + Duration::from_secs(10);
     while !zombies(pid).is_empty() {
         assert!(Instant::now() < deadline, "unreaped upstreams: {:?}", zombies(pid));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    client.cancel().await.expect("client closes");
+}
+
+#[tokio::test]
+async fn an_upstream_that_hangs_at_start_holds_up_nothing_after_its_connect_timeout() {
+    let stuck = Hostile { connect_timeout_ms: 1500, ..hostile("stuck", "hang-at-start") };
+    let gw = Gateway::start(&[stuck, hostile("shifty", "listchange")], &[]);
+    let watcher = Watcher::default();
+    let client = gw.client_with(watcher.clone()).await;
+    let peer = client.peer();
+    assert!(
+        gw.wait_log(&["upstream failed to start", "stuck", "no initialize response within 1.5s"]),
+        "{}",
+        gw.log_text()
+    );
+    neighbour_serves(peer, "up without it").await;
+
+    // It is retried in the background, each attempt waiting out its connect timeout;
+    // meanwhile the other upstreams' tool-list changes still reach clients.
+    assert!(gw.wait_log_lines(&["upstream failed to start", "stuck"], 2), "{}", gw.log_text());
+    assert_eq!(text(&call(peer, "shifty__turn", json!({})).await), "turned");
+    tokio::time::timeout(Duration::from_secs(15), watcher.changed.notified())
+        .await
+        .expect("tools/list_changed relayed");
+    let names = tool_names(peer).await;
+    assert!(
+        names.contains(&"shifty__fresh".to_string()) && !names.iter().any(|n| n.starts_with("stuck__")),
+        "{names:?}"
+    );
+    neighbour_serves(peer, "still up").await;
+
+    // Each abandoned attempt's process is killed and reaped: demo, shifty and at most
+    // one stuck server are alive, and no zombie is left.
+    let pid = gw.child.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while live_children(pid) > 3 || !zombies(pid).is_empty() {
+        assert!(Instant::now() < deadline, "children of the gateway: {:?}", children(pid));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     client.cancel().await.expect("client closes");
