@@ -71,6 +71,101 @@ pub struct GatewayConfig {
     pub max_body_bytes: usize,
     /// Deepest nesting of arrays and objects in a client's message.
     pub max_json_depth: usize,
+    /// At shutdown (SIGTERM, Ctrl-C), how long calls in flight may take to finish
+    /// while new ones are refused, in milliseconds.
+    pub shutdown_grace_ms: u64,
+    /// Rate and concurrency limits on tool calls, per principal (`[gateway.limits]`).
+    pub limits: LimitsConfig,
+    /// Seals the session ids given to clients (32 bytes, hex or base64; env
+    /// `WARDEN_SESSION_KEY` when unset). Replicas that share it serve one another's
+    /// sessions with no shared store (`warden_mcp::sessions`).
+    pub session_key: Option<crate::session_key::SessionKey>,
+    /// Earlier keys, still accepted on session ids but never used to seal (rotation).
+    pub previous_session_keys: Vec<crate::session_key::SessionKey>,
+    /// How long a sealed session id is honoured after `initialize`, in seconds.
+    pub session_ttl_secs: u64,
+}
+
+/// `[gateway.limits]`: how much one principal (an API key id, a token subject;
+/// `anonymous` without auth) may ask of the gateway. A tool call over a limit gets
+/// JSON-RPC error -32029 with `data.retry_after_ms` and the upstream is not called.
+/// The defaults bound concurrency, not rate: 64 calls in flight per principal (the
+/// benchmarks' 64 clients on one key fit), no rate limit until one is set.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// How long a call over a concurrency limit (its principal's `max_concurrent`, its
+    /// server's `max_concurrency`) waits for a slot before it is refused, in
+    /// milliseconds; 0 refuses at once. At most `max_concurrent` calls of one
+    /// principal wait at a time; more are refused at once.
+    pub queue_timeout_ms: u64,
+    /// Every principal's limits, unless an override matches it.
+    pub per_principal: PrincipalLimits,
+    /// Limits of particular principals or projects; the first match wins and the
+    /// fields it leaves out keep `per_principal`'s.
+    pub overrides: Vec<LimitOverride>,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig { queue_timeout_ms: 5_000, per_principal: PrincipalLimits::default(), overrides: Vec::new() }
+    }
+}
+
+/// One principal's limits: a token bucket (`rate`, `burst`) and calls in flight.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrincipalLimits {
+    /// Sustained calls allowed: `"50/s"`, `"600/min"`, `"1000/h"`, or `"unlimited"`
+    /// (the default).
+    pub rate: String,
+    /// Calls allowed at once above the sustained rate (the bucket's size); default
+    /// the rate's calls per second rounded up (at least 1).
+    pub burst: Option<u32>,
+    /// Tool calls of one principal in flight at once.
+    pub max_concurrent: u32,
+}
+
+impl Default for PrincipalLimits {
+    fn default() -> Self {
+        PrincipalLimits { rate: "unlimited".into(), burst: None, max_concurrent: 64 }
+    }
+}
+
+/// `[[gateway.limits.overrides]]`: limits for one principal id or one project.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitOverride {
+    /// The principal id it applies to (set this or `project`).
+    pub principal: Option<String>,
+    /// The project it applies to: every principal of that project, each on its own.
+    pub project: Option<String>,
+    pub rate: Option<String>,
+    pub burst: Option<u32>,
+    pub max_concurrent: Option<u32>,
+}
+
+/// A rate as calls per second: `"N/s"`, `"N/min"` or `"N/h"` (N > 0, decimals
+/// allowed); `"unlimited"` is `None`.
+pub fn parse_rate(text: &str) -> Result<Option<f64>, String> {
+    let text = text.trim();
+    if text == "unlimited" {
+        return Ok(None);
+    }
+    let bad = || format!("{text:?} is not a rate such as \"50/s\", \"600/min\", \"1000/h\" or \"unlimited\"");
+    let (n, unit) = text.split_once('/').ok_or_else(bad)?;
+    let n: f64 = n.trim().parse().map_err(|_| bad())?;
+    let seconds = match unit.trim() {
+        "s" | "sec" | "second" => 1.0,
+        "m" | "min" | "minute" => 60.0,
+        "h" | "hour" => 3600.0,
+        _ => return Err(bad()),
+    };
+    let per_second = n / seconds;
+    if !(n.is_finite() && n > 0.0) || per_second > 1_000_000.0 {
+        return Err(format!("{text:?}: the rate must be above 0 and at most 1000000/s"));
+    }
+    Ok(Some(per_second))
 }
 
 /// `[gateway.oauth]`: what clients need to obtain a token for this gateway
@@ -143,6 +238,11 @@ impl Default for GatewayConfig {
             oauth: None,
             max_body_bytes: 4 * 1024 * 1024,
             max_json_depth: 64,
+            shutdown_grace_ms: 10_000,
+            limits: LimitsConfig::default(),
+            session_key: None,
+            previous_session_keys: Vec::new(),
+            session_ttl_secs: 86_400,
         }
     }
 }
@@ -175,9 +275,15 @@ pub struct UpstreamConfig {
     /// milliseconds (generous: `npx` may download the server first).
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
-    /// Calls in flight to this upstream at once; more wait their turn.
+    /// Calls in flight to this upstream at once; more wait their turn for at most
+    /// `gateway.limits.queue_timeout_ms`, then are refused (-32029).
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: u32,
+    /// Sustained calls sent to this upstream, all principals together: `"20/s"`,
+    /// `"600/min"`, ...; unset = no rate limit. Calls over it are refused (-32029).
+    pub rate: Option<String>,
+    /// Calls allowed at once above `rate` (default: its calls per second, at least 1).
+    pub burst: Option<u32>,
     /// This server's own guardrail chains, replacing `gateway.input` / `output` /
     /// `tools` for it (e.g. a stricter policy for a filesystem server).
     pub input: Option<Vec<String>>,
@@ -289,9 +395,23 @@ fn check_gateway(raw: &RawConfig, errors: &mut Vec<ConfigError>) {
         err("gateway.max_body_bytes".into(), "must be at least 1024 (an initialize request)".into());
     }
     // serde_json stops at 128 levels; the gateway's limit must be the one that applies.
+    if raw.gateway.shutdown_grace_ms > 600_000 {
+        err("gateway.shutdown_grace_ms".into(), "must be at most 600000 (10 minutes)".into());
+    }
     if !(8..=128).contains(&raw.gateway.max_json_depth) {
         err("gateway.max_json_depth".into(), "must be between 8 and 128".into());
     }
+    let keys = raw.gateway.session_key.iter().map(|k| ("gateway.session_key".to_string(), k));
+    let previous = raw.gateway.previous_session_keys.iter().enumerate();
+    for (path, key) in keys.chain(previous.map(|(i, k)| (format!("gateway.previous_session_keys[{i}]"), k))) {
+        if let Err(message) = key.bytes() {
+            err(path, message);
+        }
+    }
+    if !(60..=30 * 86_400).contains(&raw.gateway.session_ttl_secs) {
+        err("gateway.session_ttl_secs".into(), "must be between 60 and 2592000 (30 days)".into());
+    }
+    check_limits(&raw.gateway.limits, &mut err);
     if raw.gateway.listen.parse::<std::net::SocketAddr>().is_err() {
         err("gateway.listen".into(), format!("{:?} is not an address such as 127.0.0.1:8808", raw.gateway.listen));
     }
@@ -380,12 +500,61 @@ fn check_gateway(raw: &RawConfig, errors: &mut Vec<ConfigError>) {
         if !(1..=10_000).contains(&s.max_concurrency) {
             err(format!("servers[{i}].max_concurrency"), format!("{} is outside 1..=10000", s.max_concurrency));
         }
+        check_rate(&format!("servers[{i}]"), s.rate.as_deref(), s.burst, &mut err);
         if !(1..=3_600_000).contains(&s.call_timeout_ms) {
             err(format!("servers[{i}].call_timeout_ms"), format!("{} is outside 1..=3600000", s.call_timeout_ms));
         }
         if !(1..=3_600_000).contains(&s.connect_timeout_ms) {
             err(format!("servers[{i}].connect_timeout_ms"), format!("{} is outside 1..=3600000", s.connect_timeout_ms));
         }
+    }
+}
+
+/// `[gateway.limits]`: rates parse, bursts and concurrency are in range, each
+/// override names exactly one principal or project.
+fn check_limits(limits: &LimitsConfig, err: &mut impl FnMut(String, String)) {
+    if limits.queue_timeout_ms > 600_000 {
+        err("gateway.limits.queue_timeout_ms".into(), "must be at most 600000 (10 minutes)".into());
+    }
+    let p = &limits.per_principal;
+    check_rate("gateway.limits.per_principal", Some(&p.rate), p.burst, err);
+    if !(1..=10_000).contains(&p.max_concurrent) {
+        err("gateway.limits.per_principal.max_concurrent".into(), format!("{} is outside 1..=10000", p.max_concurrent));
+    }
+    for (i, o) in limits.overrides.iter().enumerate() {
+        let path = format!("gateway.limits.overrides[{i}]");
+        match (&o.principal, &o.project) {
+            (Some(id), None) | (None, Some(id)) if !id.is_empty() => {}
+            _ => err(path.clone(), "set exactly one of principal or project (non-empty)".into()),
+        }
+        // An override without a rate keeps per_principal's, so its burst applies to that
+        // (unless that one is invalid: reported above).
+        match &o.rate {
+            Some(rate) => check_rate(&path, Some(rate), o.burst, err),
+            None if parse_rate(&p.rate).is_ok() => check_rate(&path, Some(&p.rate), o.burst, err),
+            None => {}
+        }
+        if let Some(n) = o.max_concurrent
+            && !(1..=10_000).contains(&n)
+        {
+            err(format!("{path}.max_concurrent"), format!("{n} is outside 1..=10000"));
+        }
+    }
+}
+
+/// A `rate` (absent = unlimited) and its `burst`, at `path`.
+fn check_rate(path: &str, rate: Option<&str>, burst: Option<u32>, err: &mut impl FnMut(String, String)) {
+    let rate = match rate.map(parse_rate) {
+        Some(Err(message)) => return err(format!("{path}.rate"), message),
+        Some(Ok(rate)) => rate,
+        None => None,
+    };
+    match (rate, burst) {
+        (None, Some(_)) => err(format!("{path}.burst"), "applies to a rate; set rate too".into()),
+        (Some(_), Some(b)) if !(1..=1_000_000).contains(&b) => {
+            err(format!("{path}.burst"), format!("{b} is outside 1..=1000000"))
+        }
+        _ => {}
     }
 }
 
@@ -563,6 +732,73 @@ mod tests {
             let c = Config::parse(text, &env).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(!c.servers.is_empty(), "{name}");
         }
+    }
+
+    #[test]
+    fn rates_read_per_second_minute_or_hour() {
+        assert_eq!(parse_rate("50/s"), Ok(Some(50.0)));
+        assert_eq!(parse_rate("600/min"), Ok(Some(10.0)));
+        assert_eq!(parse_rate(" 1800 / h "), Ok(Some(0.5)));
+        assert_eq!(parse_rate("unlimited"), Ok(None));
+        for bad in ["50", "50/day", "-1/s", "0/s", "nan/s", "inf/s", "x/s", "2000000/s"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_default_to_bounded_concurrency_and_are_validated() {
+        let c = Config::parse("", &env).expect("valid");
+        let l = &c.gateway.limits;
+        assert_eq!(
+            (l.per_principal.rate.as_str(), l.per_principal.max_concurrent, l.queue_timeout_ms),
+            ("unlimited", 64, 5000)
+        );
+        let ok = Config::parse(
+            r#"
+            [gateway.limits]
+            queue_timeout_ms = 0
+            per_principal = { rate = "50/s", burst = 100, max_concurrent = 16 }
+            overrides = [{ principal = "ci", rate = "5/min" }, { project = "batch", max_concurrent = 2 }]
+            [[servers]]
+            name = "a"
+            command = "x"
+            rate = "20/s"
+            burst = 40
+            "#,
+            &env,
+        )
+        .expect("valid");
+        assert_eq!(ok.gateway.limits.overrides[1].max_concurrent, Some(2));
+        assert_eq!(ok.servers[0].rate.as_deref(), Some("20/s"));
+        let err = Config::parse(
+            r#"
+            [gateway.limits]
+            queue_timeout_ms = 9999999
+            per_principal = { rate = "fast", max_concurrent = 0 }
+            overrides = [{ rate = "1/s" }, { principal = "x", project = "y", burst = 0 }, { principal = "z", max_concurrent = 20000 }, { principal = "w", rate = "1/s", burst = 0 }]
+            [[servers]]
+            name = "a"
+            command = "x"
+            burst = 4
+            "#,
+            &env,
+        )
+        .expect_err("invalid");
+        let paths: Vec<_> = err.0.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "gateway.limits.overrides[0]",
+                "gateway.limits.overrides[1]",
+                "gateway.limits.overrides[2].max_concurrent",
+                "gateway.limits.overrides[3].burst",
+                "gateway.limits.per_principal.max_concurrent",
+                "gateway.limits.per_principal.rate",
+                "gateway.limits.queue_timeout_ms",
+                "servers[0].burst"
+            ]
+        );
+        assert!(err.to_string().contains("\"fast\" is not a rate such as \"50/s\""), "{err}");
     }
 
     #[test]

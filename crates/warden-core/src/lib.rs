@@ -20,6 +20,7 @@ pub mod plugin_config;
 pub mod provider;
 pub mod registry;
 pub mod scope;
+pub mod session_key;
 pub mod stats;
 pub mod verdict;
 

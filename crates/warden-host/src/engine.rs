@@ -58,7 +58,16 @@ impl Host {
         let cache_dir = config.cache.then(|| config.cache_dir.clone().or_else(default_cache_dir)).flatten();
         let cache = cache_dir.as_deref().and_then(|dir| Cache::open(dir, &engine));
         spawn_epoch_ticker(&engine);
-        Ok(Host { inner: Arc::new(HostInner { engine, linker, cache, config, counters: Default::default(), loaded: Default::default() }) })
+        Ok(Host {
+            inner: Arc::new(HostInner {
+                engine,
+                linker,
+                cache,
+                config,
+                counters: Default::default(),
+                loaded: Default::default(),
+            }),
+        })
     }
 
     pub(crate) fn track(&self, plugin: &Arc<crate::Plugin>) {

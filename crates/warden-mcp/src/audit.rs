@@ -22,6 +22,8 @@ pub struct AuditStats {
     pub recorded: AtomicU64,
     pub dropped: AtomicU64,
     pub export_failures: AtomicU64,
+    /// Events handed to every sink (or given up on): `recorded - handled` are queued.
+    pub handled: AtomicU64,
 }
 
 /// The sending side; cheap to call from any request.
@@ -61,6 +63,7 @@ impl Audit {
                         tracing::warn!(sink = %sink.info().name, events = batch.len(), %reason, "audit export failed");
                     }
                 }
+                counters.handled.fetch_add(batch.len() as u64, Ordering::Release);
                 batch.clear();
             }
         });
@@ -70,6 +73,18 @@ impl Audit {
     /// Whether any sink listens (callers may skip building events otherwise).
     pub fn enabled(&self) -> bool {
         self.tx.is_some()
+    }
+
+    /// Wait until every event recorded so far has been handed to the sinks, for at
+    /// most `timeout` (shutdown: nothing recorded is lost to an exit).
+    pub async fn flush(&self, timeout: Duration) -> bool {
+        let target = self.stats.recorded.load(Ordering::Acquire);
+        let done = async {
+            while self.stats.handled.load(Ordering::Acquire) < target {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(timeout, done).await.is_ok()
     }
 
     /// Queue an event; never waits.

@@ -15,7 +15,8 @@ use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
 use serde_json::{Map, Value, json};
 
 /// The demo server's handler. With `faults`, it also offers `crash` (the process
-/// exits mid-call), `hang` (never answers), `grow` (adds a tool `extra` and sends
+/// exits mid-call), `hang` (never answers), `flaky` (fails every `fail_every`th `n`),
+/// `slow` (answers after `ms`), `grow` (adds a tool `extra` and sends
 /// tools/list_changed), `rugpull` (rewrites `echo`'s definition, likewise), `say`
 /// (logs), `steps` (progress), `ask` (sampling), `last_echo` (what `echo` really
 /// received), `fetch_page` (a result carrying a prompt injection) and `weather` (a
@@ -79,6 +80,20 @@ fn tools(faults: bool, grown: bool, pulled: bool) -> Vec<Tool> {
             schema(json!({"type": "object"})),
         ));
         tools.push(Tool::new("hang", "Never answer", schema(json!({"type": "object"}))));
+        tools.push(Tool::new(
+            "slow",
+            "Answer after `ms` milliseconds (at most 10000)",
+            schema(json!({"type": "object", "properties": {"ms": {"type": "integer"}}, "required": ["ms"]})),
+        ));
+        tools.push(Tool::new(
+            "flaky",
+            "After `ms` milliseconds (default 0, at most 10000), answer `ok N`, or fail with a JSON-RPC error \
+             when `n` is a multiple of `fail_every`",
+            schema(
+                json!({"type": "object", "properties": {"n": {"type": "integer"}, "fail_every": {"type": "integer"}, "ms": {"type": "integer"}},
+                          "required": ["n", "fail_every"]}),
+            ),
+        ));
         tools.push(Tool::new(
             "grow",
             "Add the tool `extra` and announce the change",
@@ -247,6 +262,21 @@ impl ServerHandler for DemoServer {
             }
             "crash" if self.faults => std::process::exit(3),
             "hang" if self.faults => std::future::pending().await,
+            "slow" if self.faults => {
+                let ms = num_arg("ms").ok_or_else(|| missing("ms"))?.clamp(0.0, 10_000.0);
+                tokio::time::sleep(std::time::Duration::from_millis(ms as u64)).await;
+                Ok(text("slept"))
+            }
+            // Deterministic, so a load test knows which calls the upstream fails.
+            "flaky" if self.faults => {
+                let (n, every) = (num_arg("n").ok_or_else(|| missing("n"))?, num_arg("fail_every").unwrap_or(0.0));
+                let ms = num_arg("ms").unwrap_or(0.0).clamp(0.0, 10_000.0);
+                tokio::time::sleep(std::time::Duration::from_millis(ms as u64)).await;
+                if every >= 1.0 && n.rem_euclid(every) == 0.0 {
+                    return Err(McpError::internal_error(format!("flaky failure on call {n}"), None));
+                }
+                Ok(text(format!("ok {n}")))
+            }
             "grow" if self.faults => {
                 self.grown.store(true, std::sync::atomic::Ordering::SeqCst);
                 let _ = context.peer.notify_tool_list_changed().await;

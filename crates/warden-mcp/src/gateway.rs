@@ -58,6 +58,11 @@ pub struct Settings {
     pub per_server: HashMap<String, Chains>,
     /// Pin tool definitions (trust on first use); `None` disables pinning.
     pub pins: Option<Pins>,
+    /// Counters to continue from (a reloaded gateway keeps counting where the old one
+    /// was, so `/metrics` stays monotonic); `None` starts from zero.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// Rate and concurrency limits on tool calls, per principal and per upstream.
+    pub limits: crate::limits::LimitSettings,
 }
 
 /// A tool kept from clients, and why.
@@ -125,7 +130,8 @@ pub struct Gateway {
     auth: std::sync::RwLock<AuthChain>,
     audit: Audit,
     otlp: Option<crate::otel::Otlp>,
-    metrics: crate::metrics::Metrics,
+    metrics: Arc<crate::metrics::Metrics>,
+    limits: crate::limits::Limiter,
     plugin_metrics: Option<PluginMetricsSource>,
     prefix: ToolPrefix,
     rules: Vec<Rule>,
@@ -146,12 +152,14 @@ impl Gateway {
     pub async fn start(specs: Vec<UpstreamSpec>, chains: Chains, settings: Settings) -> Arc<Gateway> {
         let (events, mut changed) = tokio::sync::mpsc::unbounded_channel();
         let listings = tokio::sync::Mutex::new(vec![Listing::default(); specs.len()]);
+        let gates: Vec<(String, u32)> = specs.iter().map(|s| (s.name.clone(), s.max_concurrency)).collect();
         let upstreams = specs.into_iter().enumerate().map(|(i, s)| Upstream::new(s, i, events.clone())).collect();
         let gw = Arc::new(Gateway {
             upstreams,
             auth: std::sync::RwLock::new(chains.auth.clone()),
             audit: Audit::start(chains.telemetry.clone()),
-            metrics: Default::default(),
+            metrics: settings.metrics.unwrap_or_default(),
+            limits: crate::limits::Limiter::new(settings.limits, &gates),
             plugin_metrics: settings.plugin_metrics,
             otlp: settings.otlp.map(crate::otel::Otlp::start),
             chains,
@@ -370,6 +378,54 @@ impl Gateway {
             }
             Err(_) => Vec::new(),
         }
+    }
+
+    /// Take over the connected clients and resource subscriptions of `old` (the
+    /// gateway this one replaces at a reload) and tell the clients that every list may
+    /// have changed. A subscription whose URI no upstream offers any more is dropped.
+    pub async fn adopt_clients(&self, old: &Gateway) {
+        let peers = old.live_clients();
+        if let Ok(mut clients) = self.clients.lock() {
+            clients.extend(peers.iter().cloned());
+        }
+        let subscriptions = old.subscribers.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default();
+        for (uri, peers) in subscriptions {
+            let peers: Vec<_> = peers.into_iter().filter(|p| !p.is_transport_closed()).collect();
+            if peers.is_empty() {
+                continue;
+            }
+            let owner = self.catalog.read().await.resource_owners.get(&uri).copied();
+            let Some(upstream) = owner.map(|i| &self.upstreams[i]) else { continue };
+            if upstream.subscribe(&uri).await.is_ok()
+                && let Ok(mut subs) = self.subscribers.lock()
+            {
+                subs.entry(uri).or_default().extend(peers);
+            }
+        }
+        for peer in peers {
+            let _ = peer.notify_tool_list_changed().await;
+            let _ = peer.notify_prompt_list_changed().await;
+            let _ = peer.notify_resource_list_changed().await;
+        }
+    }
+
+    /// Stop every upstream (stdio children are killed and reaped). For shutdown; a
+    /// gateway replaced at a reload stops its upstreams when its last call ends.
+    pub async fn close(&self) {
+        for up in &self.upstreams {
+            up.stop().await;
+        }
+    }
+
+    /// The counters, to hand to the gateway that replaces this one.
+    pub fn metrics_handle(&self) -> Arc<crate::metrics::Metrics> {
+        self.metrics.clone()
+    }
+
+    /// At shutdown: hand the audit events still queued to the telemetry sinks, for at
+    /// most `timeout`. Returns whether everything queued was handed over.
+    pub async fn flush(&self, timeout: std::time::Duration) -> bool {
+        self.audit.flush(timeout).await
     }
 
     /// Remember a connected client for list-changed notifications.
@@ -767,6 +823,18 @@ impl Gateway {
         result
     }
 
+    /// A call refused by a limit after waiting since `since`: audited (stage `limit`,
+    /// finding `limit.KIND`), counted, and answered with the -32029 error.
+    fn limited(&self, ctx: &CallContext, refusal: &crate::limits::Refusal, since: Instant) -> McpError {
+        let (label, retry_after_ms) = (refusal.limit.label(), refusal.retry_after_ms());
+        // Debug: a client hammering a limit must not flood the log (it is counted).
+        tracing::debug!(server = %ctx.server, tool = %ctx.tool, limit = label, retry_after_ms, "call refused by a limit");
+        self.metrics.limited(refusal.limit);
+        let finding = Finding::new(format!("limit.{label}"), refusal.message());
+        self.audit(ctx, "limit", Outcome::Denied, since, &[finding]);
+        refusal.to_error()
+    }
+
     /// The pipeline of [`Gateway::call_tool`]; fills in `ctx` as the call resolves.
     async fn run_call(
         &self,
@@ -790,6 +858,10 @@ impl Gateway {
         ctx.server = upstream.name().to_string();
         ctx.tool = tool.clone();
         let ctx: &CallContext = ctx;
+        // Held for the whole call (guardrails included): it bounds the gateway's work
+        // per principal. After resolve, so the metrics labels are known names.
+        let admitted = self.limits.admit(ctx.principal.as_ref()).await;
+        let _principal_slot = admitted.map_err(|r| self.limited(ctx, &r, started))?;
 
         // Arguments that do not fit the tool's schema never reach the guardrails or the
         // upstream. An `isError` result (not a protocol error), so a model can correct
@@ -818,8 +890,13 @@ impl Gateway {
         };
 
         let stage = Instant::now();
-        let result = match upstream.call_tool(CallToolRequestParams::new(tool).with_arguments(arguments), caller).await
-        {
+        // After the input chain: only calls that would reach the upstream count against
+        // its limits, and the slot is held for the upstream call alone.
+        let index = self.upstreams.iter().position(|u| std::ptr::eq(u, upstream)).unwrap_or(usize::MAX);
+        let upstream_slot = self.limits.admit_upstream(index).await.map_err(|r| self.limited(ctx, &r, stage))?;
+        let called = upstream.call_tool(CallToolRequestParams::new(tool).with_arguments(arguments), caller).await;
+        drop(upstream_slot);
+        let result = match called {
             Ok(r) => {
                 self.audit(ctx, "call", Outcome::Allowed, stage, &[]);
                 r

@@ -6,10 +6,11 @@
 //! and OTLP metrics pushed by [`crate::otel`]. Labels are operator-controlled names
 //! only (server, tool, stage, detector, plugin), never payloads.
 
+use crate::limits::Limit;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use warden_core::PluginMetrics;
 use warden_core::stats::{Histogram, LATENCY_BUCKETS};
 
@@ -27,6 +28,8 @@ struct Inner {
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    /// Calls refused by each limit, indexed by [`Limit::index`].
+    limited: [AtomicU64; 4],
 }
 
 /// The per-plugin counters, exported the same way by both renderings:
@@ -69,6 +72,8 @@ pub struct Snapshot {
     pub plugins: Vec<PluginMetrics>,
     /// (name, help, value) of the audit pipeline's counters.
     pub audit: Vec<(&'static str, &'static str, u64)>,
+    /// (limit label, calls it refused), every limit listed.
+    pub limited: Vec<(&'static str, u64)>,
 }
 
 impl Metrics {
@@ -82,6 +87,11 @@ impl Metrics {
             *m.findings.entry((event.stage.clone(), f.detector.clone())).or_default() += 1;
         }
         m.latency.entry(event.stage.clone()).or_default().observe(event.duration_us as f64 / 1e6);
+    }
+
+    /// Count a call refused by `limit`.
+    pub fn limited(&self, limit: Limit) {
+        self.limited[limit.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The counters now, with the audit pipeline's and the plugins'.
@@ -106,7 +116,8 @@ impl Metrics {
         .into_iter()
         .map(|(name, help, v)| (name, help, v.load(Ordering::Relaxed)))
         .collect();
-        Snapshot { events, findings, latency, plugins, audit }
+        let limited = Limit::ALL.iter().map(|l| (l.label(), self.limited[l.index()].load(Ordering::Relaxed))).collect();
+        Snapshot { events, findings, latency, plugins, audit, limited }
     }
 }
 
@@ -137,6 +148,15 @@ impl Snapshot {
         for (name, help, value) in &self.audit {
             header(&mut out, name, "counter", help);
             let _ = writeln!(out, "{name} {value}");
+        }
+        header(
+            &mut out,
+            "warden_limited_total",
+            "counter",
+            "Tool calls refused by a rate or concurrency limit (-32029).",
+        );
+        for (limit, n) in &self.limited {
+            let _ = writeln!(out, "warden_limited_total{{limit=\"{limit}\"}} {n}");
         }
         for (name, _, _, help, value) in PLUGIN_COUNTERS {
             header(&mut out, name, "counter", help);
@@ -224,5 +244,9 @@ mod tests {
         assert!(text.contains(r#"warden_stage_duration_seconds_bucket{stage="input",le="0.005"} 2"#));
         assert!(text.contains(r#"warden_stage_duration_seconds_count{stage="input"} 2"#));
         assert!(text.contains("warden_audit_events_dropped_total 0"));
+        assert!(text.contains(r#"warden_limited_total{limit="upstream-rate"} 0"#), "{text}");
+        m.limited(Limit::PrincipalRate);
+        let text = m.snapshot(&Default::default(), Vec::new()).prometheus();
+        assert!(text.contains(r#"warden_limited_total{limit="principal-rate"} 1"#), "{text}");
     }
 }

@@ -590,6 +590,12 @@ fn metrics_request(service: &str, s: &Snapshot, start_ns: u128, now_ns: u128) ->
             s.plugins.iter().map(|p| hist_point(&[("warden.plugin", &p.plugin)], &p.latency)).collect(),
         ),
     ];
+    metrics.push(sum(
+        "warden.limited",
+        "{call}",
+        "Tool calls refused by a rate or concurrency limit (-32029).",
+        s.limited.iter().map(|(limit, n)| point(&[("warden.limit", limit)], *n)).collect(),
+    ));
     for (_, name, unit, help, value) in crate::metrics::PLUGIN_COUNTERS {
         let points = s.plugins.iter().map(|p| point(&[("warden.plugin", &p.plugin)], value(p))).collect();
         metrics.push(sum(name, unit, help, points));
@@ -706,6 +712,7 @@ mod tests {
             latency: vec![("input".into(), latency)],
             plugins: vec![counters.snapshot("guard-pii")],
             audit: vec![("warden_audit_events_dropped_total", "dropped", 0)],
+            limited: vec![("principal-rate", 2)],
         };
         let v = metrics_request("warden", &snapshot, 1, 2);
         let metrics = v["resourceMetrics"][0]["scopeMetrics"][0]["metrics"].as_array().expect("metrics").clone();
@@ -723,5 +730,7 @@ mod tests {
         assert_eq!(h["bucketCounts"][1], "1", "300 µs is in the 0.5 ms bucket");
         assert_eq!(named("warden.stage.duration")["histogram"]["dataPoints"][0]["count"], "1");
         named("warden.audit.events_dropped");
+        let limited = named("warden.limited")["sum"]["dataPoints"][0].to_string();
+        assert!(limited.contains("principal-rate") && limited.contains(r#""asInt":"2""#), "{limited}");
     }
 }

@@ -1,6 +1,7 @@
 //! The MCP server side: the handler clients talk to, and its transports
 //! (Streamable HTTP at `/mcp`, stdio).
 
+use crate::cell::{GatewayCell, shutting_down};
 use crate::gateway::Gateway;
 use crate::jsonrpc::{Limits, Rejection};
 use crate::paging::{PAGE_SIZE, page};
@@ -37,7 +38,9 @@ macro_rules! paged {
 /// One downstream session's view of the gateway.
 #[derive(Clone)]
 pub struct GatewayHandler {
-    gateway: Arc<Gateway>,
+    /// The gateway in force, looked up per request: after a reload every session
+    /// uses the new configuration from its next request on.
+    cell: Arc<GatewayCell>,
     /// The caller of a stdio session (authenticated once, at start). HTTP callers are
     /// authenticated per request by [`require_auth`] and found in the request.
     stdio_principal: Option<Principal>,
@@ -46,10 +49,14 @@ pub struct GatewayHandler {
 }
 
 impl GatewayHandler {
-    pub fn new(gateway: Arc<Gateway>) -> Self {
+    pub fn new(cell: Arc<GatewayCell>) -> Self {
         static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let session = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        GatewayHandler { gateway, stdio_principal: None, session }
+        GatewayHandler { cell, stdio_principal: None, session }
+    }
+
+    fn gateway(&self) -> Arc<Gateway> {
+        self.cell.get()
     }
 
     /// A gateway-wide request id for logs, audit and traces:
@@ -83,7 +90,7 @@ impl ServerHandler for GatewayHandler {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        self.gateway.register_client(context.peer);
+        self.gateway().register_client(context.peer);
     }
 
     async fn list_tools(
@@ -91,7 +98,7 @@ impl ServerHandler for GatewayHandler {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        paged!(ListToolsResult, self.gateway.tools(self.principal(&context).as_ref()).await, request)
+        paged!(ListToolsResult, self.gateway().tools(self.principal(&context).as_ref()).await, request)
     }
 
     async fn list_prompts(
@@ -99,7 +106,7 @@ impl ServerHandler for GatewayHandler {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        paged!(ListPromptsResult, self.gateway.prompts(self.principal(&context).as_ref()).await, request)
+        paged!(ListPromptsResult, self.gateway().prompts(self.principal(&context).as_ref()).await, request)
     }
 
     async fn get_prompt(
@@ -108,7 +115,7 @@ impl ServerHandler for GatewayHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let (id, principal) = (self.request_id(&context), self.principal(&context));
-        Ok(self.gateway.get_prompt(id, principal, &request.name, request.arguments).await?.into())
+        Ok(self.gateway().get_prompt(id, principal, &request.name, request.arguments).await?.into())
     }
 
     async fn set_level(
@@ -116,7 +123,7 @@ impl ServerHandler for GatewayHandler {
         request: SetLevelRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        self.gateway.set_level(request).await;
+        self.gateway().set_level(request).await;
         Ok(())
     }
 
@@ -125,7 +132,7 @@ impl ServerHandler for GatewayHandler {
         request: SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        self.gateway.subscribe(self.principal(&context).as_ref(), context.peer, &request.uri).await
+        self.gateway().subscribe(self.principal(&context).as_ref(), context.peer, &request.uri).await
     }
 
     async fn unsubscribe(
@@ -133,7 +140,7 @@ impl ServerHandler for GatewayHandler {
         request: UnsubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        self.gateway.unsubscribe(self.principal(&context).as_ref(), &request.uri).await
+        self.gateway().unsubscribe(self.principal(&context).as_ref(), &request.uri).await
     }
 
     async fn complete(
@@ -141,7 +148,7 @@ impl ServerHandler for GatewayHandler {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
-        self.gateway.complete(self.principal(&context).as_ref(), request).await
+        self.gateway().complete(self.principal(&context).as_ref(), request).await
     }
 
     async fn list_resources(
@@ -149,7 +156,7 @@ impl ServerHandler for GatewayHandler {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        paged!(ListResourcesResult, self.gateway.resources(self.principal(&context).as_ref()).await, request)
+        paged!(ListResourcesResult, self.gateway().resources(self.principal(&context).as_ref()).await, request)
     }
 
     async fn list_resource_templates(
@@ -157,7 +164,7 @@ impl ServerHandler for GatewayHandler {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        let templates = self.gateway.resource_templates(self.principal(&context).as_ref()).await;
+        let templates = self.gateway().resource_templates(self.principal(&context).as_ref()).await;
         paged!(ListResourceTemplatesResult, templates, request)
     }
 
@@ -167,7 +174,7 @@ impl ServerHandler for GatewayHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let (id, principal) = (self.request_id(&context), self.principal(&context));
-        Ok(self.gateway.read_resource(id, principal, &request.uri).await?.into())
+        Ok(self.gateway().read_resource(id, principal, &request.uri).await?.into())
     }
 
     /// A method MCP does not define (or one of a capability the gateway does not
@@ -186,6 +193,8 @@ impl ServerHandler for GatewayHandler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        // Counted until the answer is sent, so a shutdown drains it.
+        let Some(_in_flight) = self.cell.begin_call() else { return Err(shutting_down()) };
         let request_id = self.request_id(&context);
         let principal = self.principal(&context);
         let caller = Caller {
@@ -195,7 +204,8 @@ impl ServerHandler for GatewayHandler {
             progress: context.meta.get_progress_token(),
             principal: principal.clone(),
         };
-        let call = self.gateway.call_tool(request_id, principal, &request.name, request.arguments, caller);
+        let gateway = self.gateway();
+        let call = gateway.call_tool(request_id, principal, &request.name, request.arguments, caller);
         // A client's notifications/cancelled drops the call, which cancels it upstream.
         tokio::select! {
             result = call => Ok(CallToolResponse::Complete(result?)),
@@ -214,12 +224,19 @@ pub struct HttpPolicy {
     pub oauth: Option<warden_core::config::OAuthConfig>,
     /// Size and nesting limits on every message clients send.
     pub limits: Limits,
+    /// Cancelled at shutdown: stop accepting connections (calls in flight go on).
+    pub stop_accepting: tokio_util::sync::CancellationToken,
+    /// Cancelled after the drain: end every session and its streams.
+    pub end_sessions: tokio_util::sync::CancellationToken,
+    /// Seals session ids so that replicas sharing the key serve one another's
+    /// sessions ([`crate::sessions`]); `None`: plain ids, known to this process only.
+    pub sessions: Option<Arc<crate::sessions::Sealer>>,
 }
 
 /// What the auth middleware needs.
 #[derive(Clone)]
 struct AuthState {
-    gateway: Arc<Gateway>,
+    cell: Arc<GatewayCell>,
     /// URL of the protected-resource metadata, for `WWW-Authenticate`.
     resource_metadata: Option<String>,
 }
@@ -234,29 +251,34 @@ fn metadata_url(resource: &str) -> String {
     format!("{scheme}://{authority}/.well-known/oauth-protected-resource{suffix}")
 }
 
-/// Serve MCP over Streamable HTTP at `/mcp` on `listener` until the process ends.
+/// Serve MCP over Streamable HTTP at `/mcp` on `listener` until `policy.end_sessions`
+/// is cancelled (see [`HttpPolicy`] for the order of a shutdown).
 pub async fn serve_http(
-    gateway: Arc<Gateway>,
+    cell: Arc<GatewayCell>,
     listener: tokio::net::TcpListener,
     policy: HttpPolicy,
 ) -> std::io::Result<()> {
-    let config = StreamableHttpServerConfig::default()
+    let mut config = StreamableHttpServerConfig::default()
         .with_max_request_body_bytes(policy.limits.max_bytes)
         .with_allowed_hosts(policy.allowed_hosts)
         .with_allowed_origins(policy.allowed_origins)
         .enforce_origin_validation();
-    let auth = AuthState {
-        gateway: gateway.clone(),
-        resource_metadata: policy.oauth.as_ref().map(|o| metadata_url(&o.resource)),
-    };
+    config.cancellation_token = policy.end_sessions.clone();
+    let sealer = policy.sessions.clone();
+    if let Some(sealer) = &sealer {
+        config.session_store = Some(Arc::new(crate::sessions::TokenStore(sealer.clone())));
+    }
+    let auth =
+        AuthState { cell: cell.clone(), resource_metadata: policy.oauth.as_ref().map(|o| metadata_url(&o.resource)) };
     let sessions = Arc::new(LocalSessionManager::default());
-    let screening = Screening { limits: policy.limits, sessions: sessions.clone(), owners: Default::default() };
-    let service = StreamableHttpService::new(move || Ok(GatewayHandler::new(gateway.clone())), sessions, config);
+    let screening = Screening { limits: policy.limits, sessions: sessions.clone(), owners: Default::default(), sealer };
+    let exchanges = cell.clone();
+    let service = StreamableHttpService::new(move || Ok(GatewayHandler::new(cell.clone())), sessions, config);
     // Prometheus scrapes /metrics with the same credentials as /mcp (scrape configs
     // take a bearer token): tool names and block counts are not for everyone.
-    let metrics_gateway = auth.gateway.clone();
+    let metrics_cell = auth.cell.clone();
     let metrics = move || {
-        let body = metrics_gateway.metrics_text();
+        let body = metrics_cell.get().metrics_text();
         async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body) }
     };
     // Layers run outside in: auth first (an anonymous caller learns nothing about
@@ -264,6 +286,7 @@ pub async fn serve_http(
     let mut app = axum::Router::new()
         .nest_service("/mcp", service)
         .layer(axum::middleware::from_fn_with_state(screening, screen_http))
+        .layer(axum::middleware::from_fn_with_state(exchanges, count_posts))
         .route("/metrics", axum::routing::get(metrics))
         .layer(axum::middleware::from_fn_with_state(auth, require_auth));
     if let Some(oauth) = policy.oauth {
@@ -285,7 +308,25 @@ pub async fn serve_http(
             app = app.route(&path, axum::routing::get(handler));
         }
     }
-    axum::serve(listener, app).await
+    let stop_accepting = policy.stop_accepting;
+    let end_sessions = policy.end_sessions;
+    // Without TCP_NODELAY, the second write of an SSE answer (the priming event, then
+    // the message) waits for the client's delayed ACK: 40 ms per request on a
+    // kept-alive connection (measured with Python's http.client).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let server = axum::serve(listener, app).with_graceful_shutdown(stop_accepting.cancelled_owned());
+    // The graceful shutdown waits for open connections, and a client's GET stream
+    // stays open until its session ends: once sessions are ended, give the
+    // connections a moment to close, then stop regardless.
+    tokio::select! {
+        r = server => r,
+        () = async {
+            end_sessions.cancelled().await;
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        } => Ok(()),
+    }
 }
 
 /// What [`screen_http`] needs.
@@ -297,6 +338,8 @@ struct Screening {
     /// credential: another principal presenting it (to read its GET stream, where
     /// sampling requests and logs for its owner go) is told the session does not exist.
     owners: Arc<std::sync::Mutex<std::collections::HashMap<String, Owner>>>,
+    /// With a session key: ids are sealed and carry their owner (`owners` unused).
+    sealer: Option<Arc<crate::sessions::Sealer>>,
 }
 
 /// Who a session belongs to: principal id and project.
@@ -321,6 +364,45 @@ async fn screen_http(State(state): State<Screening>, request: Request, next: Nex
     json_errors(screen(state, request, next).await).await
 }
 
+/// Counts each POST in until its answer has been written out (its body dropped): a
+/// call's result travels on its POST's response stream, so a shutdown that ended the
+/// sessions as soon as the call returned would lose it. GET streams stay open for
+/// the session's life and are not counted.
+async fn count_posts(State(cell): State<Arc<GatewayCell>>, request: Request, next: Next) -> Response {
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    let guard = cell.track();
+    let (parts, body) = next.run(request).await.into_parts();
+    Response::from_parts(parts, axum::body::Body::new(Counted { body, _guard: guard }))
+}
+
+/// A response body that holds an [`InFlight`](crate::cell::InFlight) until it is dropped.
+struct Counted {
+    body: axum::body::Body,
+    _guard: crate::cell::InFlight,
+}
+
+impl http_body::Body for Counted {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// rmcp's own refusals (400 without a session, 405, 406, 415) are plain text: the
 /// same message as a JSON-RPC error body, so clients parse every refusal one way.
 async fn json_errors(response: Response) -> Response {
@@ -339,11 +421,41 @@ async fn json_errors(response: Response) -> Response {
     Response::from_parts(parts, axum::body::Body::from(body))
 }
 
-async fn screen(state: Screening, request: Request, next: Next) -> Response {
+async fn screen(state: Screening, mut request: Request, next: Next) -> Response {
     use rmcp::transport::streamable_http_server::session::SessionManager;
     let session = request.headers().get("mcp-session-id").map(|v| v.to_str().unwrap_or_default().to_string());
     let caller: Option<Owner> = request.extensions().get::<Principal>().map(|p| (p.id.clone(), p.project.clone()));
-    if let Some(id) = &session {
+    if let (Some(sealer), Some(token)) = (&state.sealer, &session) {
+        // rmcp sees the local id, or the sealed one for a session to restore here.
+        match resolve_sealed(sealer, &state.sessions, token, caller.as_ref()).await {
+            Ok((local, claims)) => {
+                if let Ok(value) = HeaderValue::from_str(&local) {
+                    request.headers_mut().insert("mcp-session-id", value);
+                }
+                if request.method() == axum::http::Method::DELETE {
+                    let response = next.run(request).await;
+                    if response.status().is_success() {
+                        sealer.end(&claims, now_unix());
+                    }
+                    return response;
+                }
+            }
+            Err(refusal) => {
+                match refusal {
+                    crate::sessions::Refusal::Foreign => {
+                        tracing::warn!(principal = ?caller.as_ref().map(|c| &c.0), "{refusal}")
+                    }
+                    _ => tracing::debug!(reason = %refusal, "session id refused"),
+                }
+                let rejection = Rejection {
+                    code: -32001,
+                    message: "session not found (unknown or expired): initialize again".into(),
+                    id: None,
+                };
+                return rejection_response(StatusCode::NOT_FOUND, &rejection);
+            }
+        }
+    } else if let Some(id) = &session {
         let known = state.sessions.has_session(&id.clone().into()).await.unwrap_or(false);
         let owners = state.owners.lock().map(|mut o| {
             if !known {
@@ -390,11 +502,24 @@ async fn screen(state: Screening, request: Request, next: Next) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return rejection_response(StatusCode::PAYLOAD_TOO_LARGE, &crate::jsonrpc::too_large(limit));
     };
-    if let Err(rejection) = crate::jsonrpc::screen(&bytes, state.limits) {
-        tracing::debug!(code = rejection.code, reason = %rejection.message, "malformed message refused");
-        return rejection_response(StatusCode::BAD_REQUEST, &rejection);
+    let message = match crate::jsonrpc::screen(&bytes, state.limits) {
+        Ok(message) => message,
+        Err(rejection) => {
+            tracing::debug!(code = rejection.code, reason = %rejection.message, "malformed message refused");
+            return rejection_response(StatusCode::BAD_REQUEST, &rejection);
+        }
+    };
+    let initialized = message.get("method").and_then(serde_json::Value::as_str) == Some("notifications/initialized");
+    if state.sealer.is_some() && session.is_some() && initialized {
+        // With sealed ids every replica completes the handshake itself (at
+        // `initialize`, or when it restores the session): the client's own
+        // notification would be a second one wherever it lands.
+        return StatusCode::ACCEPTED.into_response();
     }
     let response = next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await;
+    if let (Some(sealer), None) = (&state.sealer, &session) {
+        return seal_new_session(sealer, &state.sessions, response, caller, &message).await;
+    }
     // A new session (initialize): remember whose it is.
     let created = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok());
     if let (None, Some(id), Some(owner)) = (session, created, caller) {
@@ -414,6 +539,60 @@ async fn screen(state: Screening, request: Request, next: Next) -> Response {
     response
 }
 
+/// The rmcp session id a sealed `token` stands for on this replica: the id it was
+/// created under if this replica answered its `initialize` and still holds it, else
+/// the token itself (a session rmcp restores, or has restored, through
+/// [`crate::sessions::TokenStore`]) — and what the token carries. Refused unless
+/// `caller` owns it.
+async fn resolve_sealed(
+    sealer: &crate::sessions::Sealer,
+    sessions: &LocalSessionManager,
+    token: &str,
+    caller: Option<&Owner>,
+) -> Result<(String, crate::sessions::Claims), crate::sessions::Refusal> {
+    use rmcp::transport::streamable_http_server::session::SessionManager;
+    let claims = sealer.open(token, now_unix())?;
+    if claims.owner().as_ref() != caller {
+        return Err(crate::sessions::Refusal::Foreign);
+    }
+    let local = sessions.has_session(&claims.sid.clone().into()).await.unwrap_or(false);
+    Ok((if local { claims.sid.clone() } else { token.to_string() }, claims))
+}
+
+/// The answer to an `initialize` with a sealed session id in place of rmcp's, and the
+/// handshake completed here (see `screen`). A session whose id cannot be sealed (the
+/// client's capabilities are too large to carry) is closed and refused.
+async fn seal_new_session(
+    sealer: &crate::sessions::Sealer,
+    sessions: &LocalSessionManager,
+    mut response: Response,
+    owner: Option<Owner>,
+    message: &serde_json::Value,
+) -> Response {
+    use rmcp::model::{ClientJsonRpcMessage, ClientNotification, InitializedNotification};
+    use rmcp::transport::streamable_http_server::session::SessionManager;
+    let created = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let Some(local) = created.filter(|_| response.status().is_success()) else { return response };
+    let claims = crate::sessions::Sealer::claims(&local, owner, message, now_unix());
+    let Some(value) = sealer.seal(&claims).and_then(|t| HeaderValue::from_str(&t).ok()) else {
+        let _ = sessions.close_session(&local.into()).await;
+        let rejection = Rejection {
+            code: crate::jsonrpc::INVALID_PARAMS,
+            message: "initialize: the client's capabilities are too large to carry in a session id".into(),
+            id: message.get("id").cloned(),
+        };
+        return rejection_response(StatusCode::BAD_REQUEST, &rejection);
+    };
+    let initialized = ClientJsonRpcMessage::notification(ClientNotification::InitializedNotification(
+        InitializedNotification::default(),
+    ));
+    if let Err(e) = sessions.accept_message(&local.into(), initialized).await {
+        tracing::debug!(error = %e, "could not complete the handshake of a new session");
+    }
+    response.headers_mut().insert("mcp-session-id", value);
+    response
+}
+
 /// Seconds since the Unix epoch (what auth plugins get as `now-unix`).
 pub fn now_unix() -> u64 {
     crate::audit::now_ms() / 1000
@@ -423,7 +602,7 @@ pub fn now_unix() -> u64 {
 /// chain; the principal rides along in the request's extensions. Failures are a 401
 /// with `WWW-Authenticate`, before any MCP processing.
 async fn require_auth(State(state): State<AuthState>, mut request: Request, next: Next) -> Response {
-    let gateway = &state.gateway;
+    let gateway = &state.cell.get();
     let started = std::time::Instant::now();
     if gateway.auth().is_empty() {
         return next.run(request).await;
@@ -468,8 +647,9 @@ async fn require_auth(State(state): State<AuthState>, mut request: Request, next
 
 /// Serve MCP over stdin/stdout until the client disconnects. The session's caller
 /// is authenticated once, from `credential` (the gateway's own environment).
-pub async fn serve_stdio(gateway: Arc<Gateway>, credential: Option<String>, limits: Limits) -> Result<(), String> {
-    let mut handler = GatewayHandler::new(gateway.clone());
+pub async fn serve_stdio(cell: Arc<GatewayCell>, credential: Option<String>, limits: Limits) -> Result<(), String> {
+    let gateway = cell.get();
+    let mut handler = GatewayHandler::new(cell);
     if !gateway.auth().is_empty() {
         let headers =
             credential.map(|key| vec![("authorization".to_string(), format!("Bearer {key}"))]).unwrap_or_default();

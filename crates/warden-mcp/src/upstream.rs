@@ -1,7 +1,15 @@
 //! Upstream MCP servers: a stdio child process or a Streamable HTTP endpoint, connected
 //! and `initialize`d once and kept. A child's stderr goes to the log, line by line. A
 //! session that died (child exited, HTTP session lost) is re-established on the next
-//! call, no sooner than a backoff that doubles per failed start.
+//! call, no sooner than a backoff that doubles per failed start; a server that failed
+//! to start is retried in the background on the same schedule (the gateway re-lists).
+//!
+//! What an upstream sends is contained to it: stdio framing faults (oversized or
+//! malformed messages, invalid UTF-8) are handled in [`crate::upstream_stdio`]; terminal
+//! escapes and control characters are removed from everything it says
+//! ([`crate::sanitize`]); its notifications are rate-limited and its tool-list changes
+//! coalesced, so a flood costs the gateway little; its requests to clients are bounded
+//! in number; and its tool list is bounded in size.
 
 use axum::http::{HeaderName, HeaderValue};
 use rmcp::ClientHandler;
@@ -9,8 +17,8 @@ use rmcp::ErrorData as McpError;
 use rmcp::model::{
     CallToolRequest, CancelledNotificationParam, ClientCapabilities, ClientInfo, ClientRequest, ClientResult,
     CreateMessageRequest, CreateMessageRequestParams, CreateMessageResult, ElicitRequest, ElicitRequestParams,
-    ElicitResult, Implementation, ListRootsRequest, ListRootsResult, ProgressNotificationParam, ProgressToken,
-    RequestId, ServerRequest, ServerResult,
+    ElicitResult, Implementation, ListRootsRequest, ListRootsResult, PaginatedRequestParams, ProgressNotificationParam,
+    ProgressToken, RequestId, ServerRequest, ServerResult,
 };
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, CompleteRequestParams, CompleteResult, GetPromptRequestParams,
@@ -20,15 +28,16 @@ use rmcp::model::{
 };
 use rmcp::service::{InboundStreamOrigin, OriginatingRequestId, PeerRequestOptions, RequestContext, RoleServer};
 use rmcp::service::{NotificationContext, Peer, RoleClient, RunningService, ServiceError, ServiceExt};
+use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::Mutex;
 use tokio::sync::mpsc::UnboundedSender;
+
+use crate::upstream_stdio::{ChildTransport, Fault};
 
 /// How to reach one upstream.
 #[derive(Clone, PartialEq, Eq)]
@@ -150,6 +159,38 @@ type Calls = Arc<std::sync::Mutex<Vec<InFlight>>>;
 /// progress first (it would be dropped once the request's stream has closed).
 const PROGRESS_SETTLE: Duration = Duration::from_millis(20);
 
+/// Notifications an upstream may send per second (logs, progress, resource updates)
+/// once its burst is spent: each costs the gateway work (guardrails over a log message,
+/// a write to every client), so beyond this they are dropped and counted.
+const NOTIFY_RATE: f64 = 100.0;
+const NOTIFY_BURST: f64 = 200.0;
+
+/// Tool-list changes within this window become one re-listing: each costs a listing of
+/// every upstream and a notification to every client.
+const TOOLS_CHANGED_SETTLE: Duration = Duration::from_millis(250);
+
+/// Requests an upstream may have waiting on clients at once (sampling, elicitation,
+/// roots); more are refused at once rather than queued.
+const MAX_UPSTREAM_REQUESTS: usize = 8;
+
+/// Most tools (and pages of them) kept from one upstream's listing: a longer list is
+/// refused (the last good one stays), so one server cannot make every re-listing slow.
+const MAX_TOOLS: usize = 2000;
+const MAX_PAGES: usize = 100;
+
+/// A token bucket for an upstream's notifications.
+struct Budget {
+    tokens: f64,
+    refilled: Instant,
+    dropped: u64,
+}
+
+impl Budget {
+    fn new() -> Self {
+        Budget { tokens: NOTIFY_BURST, refilled: Instant::now(), dropped: 0 }
+    }
+}
+
 /// Receives the upstream's notifications and reports them to the gateway, tagged
 /// with the upstream's index; progress goes straight to the calling client.
 #[derive(Clone)]
@@ -159,9 +200,45 @@ struct UpstreamHandler {
     events: UnboundedSender<UpstreamEvent>,
     progress: ProgressRoutes,
     calls: Calls,
+    budget: Arc<std::sync::Mutex<Budget>>,
+    /// A tool-list change is waiting to be reported.
+    tools_changed: Arc<std::sync::atomic::AtomicBool>,
+    /// Slots for requests waiting on a client.
+    requests: Arc<tokio::sync::Semaphore>,
 }
 
 impl UpstreamHandler {
+    /// Whether a notification may pass the upstream's budget; a dropped one is counted
+    /// and logged (the first, then one in a thousand).
+    fn admit(&self, what: &str) -> bool {
+        let Ok(mut budget) = self.budget.lock() else { return false };
+        let now = Instant::now();
+        let refill = now.duration_since(budget.refilled).as_secs_f64() * NOTIFY_RATE;
+        budget.tokens = (budget.tokens + refill).min(NOTIFY_BURST);
+        budget.refilled = now;
+        if budget.tokens >= 1.0 {
+            budget.tokens -= 1.0;
+            return true;
+        }
+        budget.dropped += 1;
+        if budget.dropped % 1000 == 1 {
+            let dropped = budget.dropped;
+            tracing::warn!(upstream = %self.name, what, dropped, "upstream notification flood: notifications dropped");
+        }
+        false
+    }
+
+    /// A slot for one request to a client, or an error for the upstream when all are taken.
+    fn request_slot(&self, what: &str) -> Result<tokio::sync::OwnedSemaphorePermit, McpError> {
+        self.requests.clone().try_acquire_owned().map_err(|_| {
+            tracing::warn!(upstream = %self.name, what, "request refused: too many requests from the upstream in flight");
+            McpError::invalid_request(
+                format!("Warden refused this {what} request: {} has too many requests in flight", self.name),
+                None,
+            )
+        })
+    }
+
     /// The caller a request from the upstream belongs to. Over Streamable HTTP it
     /// arrives on the response stream of the call it serves, which names the call.
     /// Over stdio nothing does: it goes to the client whose calls are in flight on
@@ -246,6 +323,8 @@ impl ClientHandler for UpstreamHandler {
         if caller.peer.peer_info().is_none_or(|i| i.capabilities.sampling.is_none()) {
             return Err(unsupported("sampling"));
         }
+        let _slot = self.request_slot("sampling")?;
+        let params = crate::sanitize::clean(params, &[]);
         let request = ServerRequest::CreateMessageRequest(CreateMessageRequest::new(params));
         match self.forward(caller, request).await? {
             ClientResult::CreateMessageResult(result) => Ok(*result),
@@ -262,6 +341,8 @@ impl ClientHandler for UpstreamHandler {
         if caller.peer.peer_info().is_none_or(|i| i.capabilities.elicitation.is_none()) {
             return Err(unsupported("elicitation"));
         }
+        let _slot = self.request_slot("elicitation")?;
+        let params = crate::sanitize::clean(params, &[]);
         let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
         match self.forward(caller, request).await? {
             ClientResult::ElicitResult(result) => Ok(result),
@@ -278,6 +359,7 @@ impl ClientHandler for UpstreamHandler {
         if caller.peer.peer_info().is_none_or(|i| i.capabilities.roots.is_none()) {
             return Ok(ListRootsResult::default());
         }
+        let _slot = self.request_slot("roots")?;
         let request = ServerRequest::ListRootsRequest(ListRootsRequest::default());
         match self.forward(caller, request).await? {
             ClientResult::ListRootsResult(result) => Ok(result),
@@ -285,8 +367,10 @@ impl ClientHandler for UpstreamHandler {
         }
     }
 
+    /// Reported [`TOOLS_CHANGED_SETTLE`] after the first change; changes until then
+    /// join the same report, so a burst of them is one re-listing.
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
-        let _ = self.events.send(UpstreamEvent::ToolsChanged(self.index));
+        self.report_tools_changed(TOOLS_CHANGED_SETTLE);
     }
 
     async fn on_logging_message(
@@ -294,12 +378,18 @@ impl ClientHandler for UpstreamHandler {
         params: LoggingMessageNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        let _ = self.events.send(UpstreamEvent::Log(self.index, params));
+        if self.admit("log") {
+            let params = crate::sanitize::clean(params, &[]);
+            let _ = self.events.send(UpstreamEvent::Log(self.index, params));
+        }
     }
 
     async fn on_progress(&self, mut params: ProgressNotificationParam, _context: NotificationContext<RoleClient>) {
         let route = self.progress.lock().ok().and_then(|routes| routes.get(&params.progress_token).cloned());
-        if let Some(route) = route {
+        if let Some(route) = route
+            && self.admit("progress")
+        {
+            params.message = params.message.map(|m| crate::sanitize::clean_str(&m).unwrap_or(m));
             params.progress_token = route.token;
             route.relayed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let _ = route.peer.notify_progress(params).await;
@@ -311,22 +401,45 @@ impl ClientHandler for UpstreamHandler {
         params: ResourceUpdatedNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        let _ = self.events.send(UpstreamEvent::ResourceUpdated(self.index, params));
+        if self.admit("resource update") {
+            let _ = self.events.send(UpstreamEvent::ResourceUpdated(self.index, params));
+        }
+    }
+}
+
+impl UpstreamHandler {
+    /// Tell the gateway (after `delay`) that this upstream's tools may have changed,
+    /// unless a report is already pending.
+    fn report_tools_changed(&self, delay: Duration) {
+        if self.tools_changed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let (pending, events, index) = (self.tools_changed.clone(), self.events.clone(), self.index);
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            pending.store(false, std::sync::atomic::Ordering::SeqCst);
+            let _ = events.send(UpstreamEvent::ToolsChanged(index));
+        });
     }
 }
 
 struct Connection {
     service: Option<RunningService<RoleClient, UpstreamHandler>>,
+    /// Failed starts in a row; while above zero a background task retries.
     failures: u32,
     next_attempt: Instant,
 }
+
+type Shared = Arc<Mutex<Connection>>;
 
 /// One upstream server.
 pub struct Upstream {
     spec: UpstreamSpec,
     handler: UpstreamHandler,
-    conn: Mutex<Connection>,
+    conn: Shared,
     in_flight: tokio::sync::Semaphore,
+    /// Why the stdio session ended, set by its transport (see [`crate::upstream_stdio`]).
+    fault: Fault,
 }
 
 /// Variables a stdio upstream inherits from the gateway: the MCP SDKs' default
@@ -347,15 +460,36 @@ impl Upstream {
             events,
             progress: ProgressRoutes::default(),
             calls: Calls::default(),
+            budget: Arc::new(std::sync::Mutex::new(Budget::new())),
+            tools_changed: Default::default(),
+            requests: Arc::new(tokio::sync::Semaphore::new(MAX_UPSTREAM_REQUESTS)),
         };
-        Upstream { spec, handler, conn: Mutex::new(conn), in_flight }
+        Upstream { spec, handler, conn: Arc::new(Mutex::new(conn)), in_flight, fault: Fault::default() }
+    }
+
+    /// Why the last session ended (stdio), else `fallback`.
+    fn fault_or(&self, fallback: String) -> String {
+        fault_or(&self.fault, fallback)
     }
 
     pub fn name(&self) -> &str {
         &self.spec.name
     }
 
-    /// The live session, starting (or restarting) the child if needed.
+    /// End the session (a stdio child is killed when its transport is dropped) and
+    /// keep it from restarting until the next call. For shutdown.
+    pub async fn stop(&self) {
+        let service = self.conn.lock().await.service.take();
+        if let Some(service) = service {
+            let _ = tokio::time::timeout(Duration::from_secs(2), service.cancel()).await;
+        }
+    }
+
+    /// The live session, starting (or restarting) the child if needed. Only a server
+    /// that was up (or never started) is started here, in the caller's time; one that
+    /// failed to start is retried in the background ([`Upstream::retry`]) and refused
+    /// at once meanwhile, so no call and no re-listing waits on a server that hangs or
+    /// crashes at start.
     async fn peer(&self) -> Result<Peer<RoleClient>, UpstreamError> {
         let mut conn = self.conn.lock().await;
         if let Some(s) = &conn.service {
@@ -365,82 +499,159 @@ impl Upstream {
             tracing::warn!(upstream = %self.spec.name, "upstream exited; restarting");
             conn.service = None;
         }
-        let now = Instant::now();
-        if now < conn.next_attempt {
-            return Err(UpstreamError::Backoff(self.spec.name.clone(), conn.next_attempt - now));
+        if conn.failures > 0 {
+            let wait = conn.next_attempt.saturating_duration_since(Instant::now());
+            return Err(UpstreamError::Backoff(self.spec.name.clone(), wait));
         }
-        match self.start().await {
+        match start(&self.spec, &self.handler, &self.fault).await {
             Ok(service) => {
                 let peer = service.peer().clone();
                 conn.service = Some(service);
-                conn.failures = 0;
                 Ok(peer)
             }
             Err(e) => {
-                conn.failures += 1;
-                let backoff = BACKOFF_START.saturating_mul(1 << conn.failures.min(16)).min(BACKOFF_MAX);
-                conn.next_attempt = Instant::now() + backoff;
-                tracing::error!(upstream = %self.spec.name, error = %e, ?backoff, "upstream failed to start");
+                failed(&self.spec.name, &mut conn, &e);
+                self.retry();
                 Err(e)
             }
         }
     }
 
-    async fn start(&self) -> Result<RunningService<RoleClient, UpstreamHandler>, UpstreamError> {
-        let fail = |e: String| UpstreamError::Start(self.spec.name.clone(), e);
-        let timeout = self.spec.connect_timeout;
-        let started = match &self.spec.transport {
-            Transport::Stdio { command, args, env } => {
-                let mut cmd = tokio::process::Command::new(command);
-                // The gateway's environment holds its secrets (API keys, upstream
-                // tokens): a child gets only the variables MCP clients pass by
-                // convention (the MCP SDKs' default environment) and its own `env`.
-                cmd.env_clear();
-                for name in INHERITED_ENV {
-                    if let Some(value) = std::env::var_os(name) {
-                        cmd.env(name, value);
+    /// Restart the server in the background, with a backoff that doubles per failed
+    /// start; when it is up, the gateway is told to re-list (its tools come back with
+    /// no call or change needed). Ends when the server is up or the upstream dropped.
+    fn retry(&self) {
+        let conn = Arc::downgrade(&self.conn);
+        let (spec, handler, fault) = (self.spec.clone(), self.handler.clone(), self.fault.clone());
+        tokio::spawn(async move {
+            loop {
+                let wait = {
+                    let Some(conn) = conn.upgrade() else { return };
+                    let guard = conn.lock().await;
+                    guard.next_attempt.saturating_duration_since(Instant::now())
+                };
+                tokio::time::sleep(wait).await;
+                // Not locked while starting: callers are refused at once meanwhile.
+                let Some(conn) = conn.upgrade() else { return };
+                let started = start(&spec, &handler, &fault).await;
+                let mut guard = conn.lock().await;
+                match started {
+                    // Dropped with the upstream (the gateway was replaced) if no one
+                    // else holds it: the child is killed with its transport.
+                    Ok(_) if Arc::strong_count(&conn) == 1 => return,
+                    Ok(service) => {
+                        guard.service = Some(service);
+                        guard.failures = 0;
+                        drop(guard);
+                        tracing::info!(upstream = %spec.name, "upstream started after a failure");
+                        let _ = handler.events.send(UpstreamEvent::ToolsChanged(handler.index));
+                        return;
                     }
+                    Err(e) => failed(&spec.name, &mut guard, &e),
                 }
-                cmd.args(args).envs(env.iter().map(|(k, v)| (k, v))).kill_on_drop(true);
-                let (transport, stderr) =
-                    TokioChildProcess::builder(cmd).stderr(Stdio::piped()).spawn().map_err(|e| fail(e.to_string()))?;
-                if let Some(stderr) = stderr {
-                    let name = self.spec.name.clone();
-                    tokio::spawn(async move {
-                        let mut lines = tokio::io::BufReader::new(stderr).lines();
-                        while let Ok(Some(line)) = lines.next_line().await {
-                            tracing::info!(target: "warden::upstream", upstream = %name, "{line}");
-                        }
-                    });
-                }
-                tokio::time::timeout(timeout, self.handler.clone().serve(transport)).await
             }
-            Transport::Http { url, headers, bearer_token } => {
-                let mut custom = HashMap::new();
-                for (k, v) in headers {
-                    let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| fail(format!("header {k}: {e}")))?;
-                    // The value may be a secret: report the header name only.
-                    let value = HeaderValue::from_str(v).map_err(|_| fail(format!("header {k}: invalid value")))?;
-                    custom.insert(name, value);
-                }
-                let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str()).custom_headers(custom);
-                if let Some(token) = bearer_token {
-                    config = config.auth_header(token.clone());
-                }
-                crate::install_tls_provider();
-                let transport = StreamableHttpClientTransport::from_config(config);
-                tokio::time::timeout(timeout, self.handler.clone().serve(transport)).await
-            }
-        };
-        started
-            .map_err(|_| fail(format!("no initialize response within {timeout:?}")))?
-            .map_err(|e| fail(e.to_string()))
+        });
     }
+}
 
-    /// Every tool the upstream offers (all pages).
+/// Count a failed start and set the next attempt.
+fn failed(name: &str, conn: &mut Connection, error: &UpstreamError) {
+    conn.failures += 1;
+    let backoff = BACKOFF_START.saturating_mul(1 << conn.failures.min(16)).min(BACKOFF_MAX);
+    conn.next_attempt = Instant::now() + backoff;
+    tracing::error!(upstream = %name, %error, ?backoff, "upstream failed to start");
+}
+
+/// Why the last session ended (stdio), else `fallback`.
+fn fault_or(fault: &Fault, fallback: String) -> String {
+    fault.lock().ok().and_then(|f| f.clone()).unwrap_or(fallback)
+}
+
+/// Start a session with the upstream `spec` describes, within its connect timeout.
+async fn start(
+    spec: &UpstreamSpec,
+    handler: &UpstreamHandler,
+    fault: &Fault,
+) -> Result<RunningService<RoleClient, UpstreamHandler>, UpstreamError> {
+    let fail = |e: String| UpstreamError::Start(spec.name.clone(), e);
+    let timeout = spec.connect_timeout;
+    let started = match &spec.transport {
+        Transport::Stdio { command, args, env } => {
+            let mut cmd = tokio::process::Command::new(command);
+            // The gateway's environment holds its secrets (API keys, upstream
+            // tokens): a child gets only the variables MCP clients pass by
+            // convention (the MCP SDKs' default environment) and its own `env`.
+            cmd.env_clear();
+            for name in INHERITED_ENV {
+                if let Some(value) = std::env::var_os(name) {
+                    cmd.env(name, value);
+                }
+            }
+            cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+            if let Ok(mut f) = fault.lock() {
+                *f = None;
+            }
+            let (transport, stderr) =
+                ChildTransport::spawn(cmd, &spec.name, fault.clone()).map_err(|e| fail(e.to_string()))?;
+            if let Some(stderr) = stderr {
+                let name = spec.name.clone();
+                tokio::spawn(async move {
+                    let mut lines = tokio::io::BufReader::new(stderr).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        tracing::info!(target: "warden::upstream", upstream = %name, "{line}");
+                    }
+                });
+            }
+            tokio::time::timeout(timeout, handler.clone().serve(transport)).await
+        }
+        Transport::Http { url, headers, bearer_token } => {
+            let mut custom = HashMap::new();
+            for (k, v) in headers {
+                let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| fail(format!("header {k}: {e}")))?;
+                // The value may be a secret: report the header name only.
+                let value = HeaderValue::from_str(v).map_err(|_| fail(format!("header {k}: invalid value")))?;
+                custom.insert(name, value);
+            }
+            let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str()).custom_headers(custom);
+            if let Some(token) = bearer_token {
+                config = config.auth_header(token.clone());
+            }
+            crate::install_tls_provider();
+            let transport = StreamableHttpClientTransport::from_config(config);
+            tokio::time::timeout(timeout, handler.clone().serve(transport)).await
+        }
+    };
+    started
+        .map_err(|_| fail(format!("no initialize response within {timeout:?}")))?
+        .map_err(|e| fail(fault_or(fault, e.to_string())))
+}
+
+impl Upstream {
+    /// Every tool the upstream offers (all pages, at most [`MAX_TOOLS`]), without
+    /// control characters in their definitions (names aside: see [`crate::sanitize`]).
     pub async fn list_tools(&self) -> Result<Vec<Tool>, UpstreamError> {
         let peer = self.peer().await?;
-        self.bounded(peer.list_all_tools()).await
+        let pages = async {
+            let mut tools = Vec::new();
+            let mut cursor = None;
+            for _ in 0..MAX_PAGES {
+                let page = peer.list_tools(Some(PaginatedRequestParams::default().with_cursor(cursor))).await?;
+                tools.extend(page.tools);
+                if tools.len() > MAX_TOOLS {
+                    break;
+                }
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => return Ok(Some(tools)),
+                }
+            }
+            Ok(None)
+        };
+        let Some(tools) = self.bounded(pages).await? else {
+            let why = format!("listed more than {MAX_TOOLS} tools or {MAX_PAGES} pages; listing refused");
+            return Err(UpstreamError::Call(self.spec.name.clone(), why));
+        };
+        Ok(tools.into_iter().map(|t| crate::sanitize::clean(t, &["name"])).collect())
     }
 
     /// Every prompt, resource and resource template the upstream offers; `None` for
@@ -450,23 +661,26 @@ impl Upstream {
         let caps = peer.peer_info().map(|i| i.capabilities.clone()).unwrap_or_default();
         let mut extras = Extras::default();
         if caps.prompts.is_some() {
-            extras.prompts = self.bounded(peer.list_all_prompts()).await?;
+            let prompts = self.bounded(peer.list_all_prompts()).await?;
+            extras.prompts = prompts.into_iter().map(|p| crate::sanitize::clean(p, &["name"])).collect();
         }
         if caps.resources.is_some() {
-            extras.resources = self.bounded(peer.list_all_resources()).await?;
-            extras.templates = self.bounded(peer.list_all_resource_templates()).await?;
+            let resources = self.bounded(peer.list_all_resources()).await?;
+            extras.resources = resources.into_iter().map(|r| crate::sanitize::clean(r, &["uri"])).collect();
+            let templates = self.bounded(peer.list_all_resource_templates()).await?;
+            extras.templates = templates.into_iter().map(|t| crate::sanitize::clean(t, &["uriTemplate"])).collect();
         }
         Ok(extras)
     }
 
     pub async fn get_prompt(&self, params: GetPromptRequestParams) -> Result<GetPromptResult, UpstreamError> {
         let peer = self.peer().await?;
-        self.bounded(peer.get_prompt(params)).await
+        self.bounded(peer.get_prompt(params)).await.map(|r| crate::sanitize::clean(r, &[]))
     }
 
     pub async fn read_resource(&self, params: ReadResourceRequestParams) -> Result<ReadResourceResult, UpstreamError> {
         let peer = self.peer().await?;
-        self.bounded(peer.read_resource(params)).await
+        self.bounded(peer.read_resource(params)).await.map(|r| crate::sanitize::clean(r, &[]))
     }
 
     /// What the live session's server declared (empty when not connected).
@@ -493,7 +707,7 @@ impl Upstream {
 
     pub async fn complete(&self, params: CompleteRequestParams) -> Result<CompleteResult, UpstreamError> {
         let peer = self.peer().await?;
-        self.bounded(peer.complete(params)).await
+        self.bounded(peer.complete(params)).await.map(|r| crate::sanitize::clean(r, &[]))
     }
 
     /// Call a tool for `caller`, bounded by the call timeout. The upstream's progress
@@ -530,7 +744,7 @@ impl Upstream {
             response
         };
         match self.bounded(call).await? {
-            ServerResult::CallToolResult(result) => Ok(result),
+            ServerResult::CallToolResult(result) => Ok(crate::sanitize::clean(result, &[])),
             _ => Err(UpstreamError::Call(name, "unexpected response to tools/call".into())),
         }
     }
@@ -550,8 +764,15 @@ impl Upstream {
             Ok(Err(e)) => {
                 if matches!(e, ServiceError::TransportClosed | ServiceError::TransportSend(_)) {
                     self.conn.lock().await.service = None;
+                    return Err(UpstreamError::Call(self.spec.name.clone(), self.fault_or(e.to_string())));
                 }
-                Err(UpstreamError::Call(self.spec.name.clone(), e.to_string()))
+                // The message may be the upstream's own text (a JSON-RPC error), which
+                // reaches the client: no escape sequences in it either.
+                let message = e.to_string();
+                Err(UpstreamError::Call(
+                    self.spec.name.clone(),
+                    crate::sanitize::clean_str(&message).unwrap_or(message),
+                ))
             }
             Err(_) => Err(UpstreamError::Timeout(self.spec.name.clone(), timeout)),
         }

@@ -55,7 +55,7 @@ pub async fn check(config: Option<&Path>, tool_prefix: Option<ToolPrefix>, offli
 async fn check_upstreams(config: &warden_core::config::Config, registry: &warden_core::Registry) -> bool {
     let mode = config.gateway.tool_prefix;
     // The configured chains and pins: a tool they would hide is reported.
-    let gateway = match setup::gateway(config, registry, None).await {
+    let gateway = match setup::gateway(config, registry, None, None).await {
         Ok(g) => g,
         Err(e) => {
             println!("ERROR    {e:#}");

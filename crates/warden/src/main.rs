@@ -4,6 +4,7 @@ mod builtins;
 mod check;
 mod jwks;
 mod keys;
+mod lifecycle;
 mod logging;
 mod plugin_build;
 mod plugin_cmd;
@@ -35,6 +36,19 @@ enum Command {
     /// {"id","payload"} per line) and write verdicts as JSONL to stdout. No upstream,
     /// no network; exit 1 if a line could not be read.
     Scan(ScanArgs),
+    /// Validate the config, then tell the gateway serving on PORT to reload it (SIGHUP).
+    /// The gateway builds the new config completely before switching; on any error it
+    /// keeps the old one and logs why. Exit 1 if the config is invalid here.
+    Reload {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Port of the gateway to reload (its pid file names it).
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+        /// Signal this process instead of the one in the pid file.
+        #[arg(long)]
+        pid: Option<u32>,
+    },
     /// Run the built-in demo MCP server on stdio (the default config's upstream).
     DemoServer {
         /// Also offer the `crash` and `hang` tools (for testing failure handling).
@@ -147,6 +161,9 @@ fn main() -> ExitCode {
                 check::approve(config.config.as_deref(), &targets).await
             }
             Command::Keys { command } => keys::run(command),
+            Command::Reload { config, port, pid } => {
+                lifecycle::reload_command(config.config.as_deref(), pid, port).await
+            }
             Command::DemoServer { faults } => {
                 warden_mcp::demo::serve_stdio(faults).await.map_err(anyhow::Error::msg)?;
                 Ok(ExitCode::SUCCESS)
@@ -164,11 +181,25 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
-    let mut config = setup::load_config(args.config.config.as_deref())?;
-    setup::apply_overrides(&mut config, &args.upstreams, args.no_default_upstreams, args.no_auth)?;
-    if let Some(mode) = args.tool_prefix {
-        config.gateway.tool_prefix = mode;
-    }
+    // Kept for reloads, which must read the same sources with the same overrides.
+    let load: lifecycle::Load = {
+        let (path, upstreams, no_defaults, no_auth, prefix) = (
+            args.config.config.clone(),
+            args.upstreams.clone(),
+            args.no_default_upstreams,
+            args.no_auth,
+            args.tool_prefix,
+        );
+        Box::new(move || {
+            let mut config = setup::load_config(path.as_deref())?;
+            setup::apply_overrides(&mut config, &upstreams, no_defaults, no_auth)?;
+            if let Some(mode) = prefix {
+                config.gateway.tool_prefix = mode;
+            }
+            Ok(config)
+        })
+    };
+    let config = load()?;
     let addr: std::net::SocketAddr = match args.listen {
         Some(a) => a,
         None => config.gateway.listen.parse().context("gateway.listen")?,
@@ -184,8 +215,11 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     // Fetched once here and shared with every reload of the auth chain.
     let jwks = jwks::Jwks::fetch(&config.plugins).await?;
     let registry = setup::registry_with(&config, host.clone(), &jwks).await?;
-    let gateway = setup::gateway(&config, &registry, Some(&host)).await?;
-    setup::reload_auth_on_change(config.clone(), host, gateway.clone(), jwks);
+    let gateway = setup::gateway(&config, &registry, Some(&host), None).await?;
+    let cell = warden_mcp::GatewayCell::new(gateway);
+    let auth_watch = setup::reload_auth_on_change(config.clone(), host.clone(), cell.clone(), jwks);
+    lifecycle::Reloader { load, config: config.clone(), host: host.clone(), cell: cell.clone(), auth_watch }.spawn()?;
+    let grace = std::time::Duration::from_millis(config.gateway.shutdown_grace_ms);
     let limits = warden_mcp::jsonrpc::Limits {
         max_bytes: config.gateway.max_body_bytes,
         max_depth: config.gateway.max_json_depth,
@@ -196,9 +230,10 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         // local API key from this process's environment.
         let credential = Some(setup::local_api_key().key.clone());
         tokio::select! {
-            r = warden_mcp::server::serve_stdio(gateway, credential, limits) => r.map_err(anyhow::Error::msg)?,
-            _ = tokio::signal::ctrl_c() => {}
+            r = warden_mcp::server::serve_stdio(cell.clone(), credential, limits) => r.map_err(anyhow::Error::msg)?,
+            () = lifecycle::shutdown_signal() => lifecycle::drain_and_stop(&cell, grace).await,
         }
+        lifecycle::close(&cell, &host).await;
         return Ok(ExitCode::SUCCESS);
     }
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
@@ -213,14 +248,36 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             key.key, key.key
         );
     }
+    let _pid_file = lifecycle::PidFile::write(local.port());
+    let stop_accepting = tokio_util::sync::CancellationToken::new();
+    let end_sessions = tokio_util::sync::CancellationToken::new();
+    let policy = warden_mcp::server::HttpPolicy {
+        allowed_hosts: config.gateway.allowed_hosts.clone(),
+        allowed_origins: config.gateway.allowed_origins.clone(),
+        oauth: config.gateway.oauth.clone(),
+        limits,
+        stop_accepting: stop_accepting.clone(),
+        end_sessions: end_sessions.clone(),
+        sessions: warden_mcp::sessions::Sealer::from_config(&config.gateway, std::env::var("WARDEN_SESSION_KEY").ok())
+            .map_err(anyhow::Error::msg)?
+            .map(std::sync::Arc::new),
+    };
+    let mut server = tokio::spawn(warden_mcp::server::serve_http(cell.clone(), listener, policy));
     tokio::select! {
-        r = warden_mcp::server::serve_http(gateway, listener, warden_mcp::server::HttpPolicy {
-            allowed_hosts: config.gateway.allowed_hosts.clone(),
-            allowed_origins: config.gateway.allowed_origins.clone(),
-            oauth: config.gateway.oauth.clone(),
-            limits,
-        }) => r?,
-        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+        r = &mut server => {
+            r.context("the HTTP server failed")??;
+            return Ok(ExitCode::SUCCESS);
+        }
+        () = lifecycle::shutdown_signal() => {}
     }
+    // No new connections; calls in flight finish (their answers go out on their
+    // streams) while new calls on open connections are refused; then sessions end.
+    stop_accepting.cancel();
+    lifecycle::drain_and_stop(&cell, grace).await;
+    end_sessions.cancel();
+    if let Ok(Err(e)) = server.await {
+        tracing::warn!(error = %e, "HTTP server error at shutdown");
+    }
+    lifecycle::close(&cell, &host).await;
     Ok(ExitCode::SUCCESS)
 }

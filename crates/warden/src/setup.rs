@@ -82,15 +82,22 @@ pub fn with_config_files(specs: &[PluginSpec]) -> Result<Vec<PluginSpec>> {
 /// (e.g. `warden keys revoke`), so key changes apply without a restart. Polls
 /// modification times every second. Plugins with a `jwks_url` keep the keys `jwks`
 /// holds (they refresh those themselves).
-pub fn reload_auth_on_change(config: Config, host: Host, gateway: std::sync::Arc<warden_mcp::Gateway>, jwks: Jwks) {
+/// Returns the watcher (`None`: nothing to watch), to stop when the whole config is
+/// reloaded.
+pub fn reload_auth_on_change(
+    config: Config,
+    host: Host,
+    cell: std::sync::Arc<warden_mcp::GatewayCell>,
+    jwks: Jwks,
+) -> Option<tokio::task::JoinHandle<()>> {
     let auth: Vec<PluginSpec> =
         config.plugins.iter().filter(|p| config.gateway.auth.contains(&p.name)).cloned().collect();
     let files: Vec<std::path::PathBuf> = auth.iter().filter_map(|p| p.config_file.clone()).collect();
     if files.is_empty() {
-        return;
+        return None;
     }
     let stamp = move || files.iter().map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok()).collect::<Vec<_>>();
-    tokio::spawn(async move {
+    Some(tokio::spawn(async move {
         let mut seen = stamp();
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -106,7 +113,7 @@ pub fn reload_auth_on_change(config: Config, host: Host, gateway: std::sync::Arc
             };
             match rebuilt.await {
                 Ok(chain) => {
-                    gateway.set_auth(chain);
+                    cell.get().set_auth(chain);
                     tracing::info!("auth configuration reloaded");
                 }
                 // Keep the previous chain: a half-written or broken file must not
@@ -114,15 +121,17 @@ pub fn reload_auth_on_change(config: Config, host: Host, gateway: std::sync::Arc
                 Err(e) => tracing::error!(error = %format!("{e:#}"), "auth configuration not reloaded"),
             }
         }
-    });
+    }))
 }
 
 /// Start the upstreams and build the gateway with the configured chains; `host`
-/// (the one the plugins were loaded in) feeds the per-plugin metrics.
+/// (the one the plugins were loaded in) feeds the per-plugin metrics. At a reload,
+/// `previous` is the gateway being replaced: its counters carry on.
 pub async fn gateway(
     config: &Config,
     registry: &Registry,
     host: Option<&Host>,
+    previous: Option<&warden_mcp::Gateway>,
 ) -> Result<std::sync::Arc<warden_mcp::Gateway>> {
     let chains = warden_mcp::Chains {
         auth: registry.auth_chain(&config.gateway.auth)?,
@@ -153,6 +162,8 @@ pub async fn gateway(
         plugin_metrics: host
             .cloned()
             .map(|host| -> warden_mcp::PluginMetricsSource { std::sync::Arc::new(move || host.plugin_metrics()) }),
+        metrics: previous.map(warden_mcp::Gateway::metrics_handle),
+        limits: warden_mcp::limits::LimitSettings::from_config(config),
         per_server,
     };
     Ok(warden_mcp::Gateway::start(upstream_specs(config), chains, settings).await)
@@ -275,6 +286,8 @@ fn parse_upstream(spec: &str) -> Result<warden_core::config::UpstreamConfig> {
         output: None,
         tools: None,
         max_concurrency: 16,
+        rate: None,
+        burst: None,
     };
     if let Some(cmdline) = target.strip_prefix("stdio:") {
         let mut words = cmdline.split_whitespace().map(str::to_string);

@@ -39,6 +39,7 @@ fn every_command_has_help() {
         &["plugin", "inspect", "--help"],
         &["scan", "--help"],
         &["tools", "approve", "--help"],
+        &["reload", "--help"],
     ] {
         let o = warden(args);
         let (out, err) = text(&o);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Started, b64url, sign_hs256, spawn_gateway};
+use common::{Started, b64url, children, open_fds, sign_hs256, spawn_gateway};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
@@ -243,27 +243,6 @@ args = ["demo-server"]
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(text(&call(client.peer(), "flaky__add", json!({"a": 1, "b": 1})).await), "2");
     client.cancel().await.expect("client closes");
-}
-
-/// The open file descriptors of process `pid`.
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
-}
-
-/// The child processes of `pid` as (pid, state) — state `Z` is an unreaped zombie.
-fn children(pid: u32) -> Vec<(u32, char)> {
-    let Ok(procs) = std::fs::read_dir("/proc") else { return Vec::new() };
-    procs
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(|p| {
-            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
-            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
-            let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
-            let state = rest.next()?.chars().next()?;
-            let ppid: u32 = rest.next()?.parse().ok()?;
-            (ppid == pid).then_some((p, state))
-        })
-        .collect()
 }
 
 #[tokio::test]

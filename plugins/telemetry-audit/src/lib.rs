@@ -364,7 +364,10 @@ impl Telemetry for Audit {
     /// Every line is flushed as it is written; say how many this instance wrote, so
     /// the operator's log shows the sink closed cleanly.
     fn shutdown(&self) {
-        warden_plugin_sdk::log(warden_plugin_sdk::Level::Info, &format!("audit sink closed after {} events", self.1.get()));
+        warden_plugin_sdk::log(
+            warden_plugin_sdk::Level::Info,
+            &format!("audit sink closed after {} events", self.1.get()),
+        );
     }
 }
 

@@ -88,3 +88,24 @@ pub fn initialize_status(url: &str, extra: &str) -> u16 {
     let _ = sock.read_to_end(&mut response);
     String::from_utf8_lossy(&response).get(9..12).and_then(|c| c.parse().ok()).expect("status code")
 }
+
+/// The open file descriptors of process `pid`.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// The child processes of `pid` as (pid, state) — state `Z` is an unreaped zombie.
+pub fn children(pid: u32) -> Vec<(u32, char)> {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return Vec::new() };
+    procs
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+            let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
+            let state = rest.next()?.chars().next()?;
+            let ppid: u32 = rest.next()?.parse().ok()?;
+            (ppid == pid).then_some((p, state))
+        })
+        .collect()
+}
