@@ -338,22 +338,8 @@ fn raw_post(url: &str, host: &str, origin: Option<&str>) -> u16 {
 
 /// The same with arbitrary extra header lines; returns the status and the response head.
 fn raw_post_with(url: &str, host: &str, origin: Option<&str>, extra: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let addr = url.trim_start_matches("http://").trim_end_matches("/mcp");
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
     let origin = origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default();
-    let request = format!(
-        "POST /mcp HTTP/1.1\r\nHost: {host}\r\n{origin}{extra}Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut sock = std::net::TcpStream::connect(addr).expect("connect");
-    sock.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    sock.write_all(request.as_bytes()).expect("send");
-    let mut response = Vec::new();
-    let _ = sock.read_to_end(&mut response);
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let head = response.split("\r\n\r\n").next().unwrap_or_default().to_string();
-    (response.get(9..12).and_then(|c| c.parse().ok()).expect("status code"), head)
+    common::raw_initialize(url, &format!("Host: {host}\r\n{origin}{extra}"))
 }
 
 /// A raw `GET path` to the gateway at `addr` (`host:port`) with `extra` header

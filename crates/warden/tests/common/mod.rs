@@ -74,11 +74,18 @@ pub fn sign_hs256(secret: &[u8], header: &str, claims: &serde_json::Value) -> St
 /// The HTTP status of a raw MCP `initialize` POST to the gateway at `url`, with the
 /// header lines `extra` (each ending in `\r\n`, e.g. an `Authorization` line).
 pub fn initialize_status(url: &str, extra: &str) -> u16 {
+    let addr = url.trim_start_matches("http://").trim_end_matches("/mcp");
+    raw_initialize(url, &format!("Host: {addr}\r\n{extra}")).0
+}
+
+/// A raw MCP `initialize` POST to the gateway at `url` with the header lines `headers`
+/// (`Host` included, each ending in `\r\n`): the status code and the response head.
+pub fn raw_initialize(url: &str, headers: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let addr = url.trim_start_matches("http://").trim_end_matches("/mcp");
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
     let request = format!(
-        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /mcp HTTP/1.1\r\n{headers}Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let mut sock = std::net::TcpStream::connect(addr).expect("connect");
@@ -86,7 +93,9 @@ pub fn initialize_status(url: &str, extra: &str) -> u16 {
     sock.write_all(request.as_bytes()).expect("send");
     let mut response = Vec::new();
     let _ = sock.read_to_end(&mut response);
-    String::from_utf8_lossy(&response).get(9..12).and_then(|c| c.parse().ok()).expect("status code")
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let head = response.split("\r\n\r\n").next().unwrap_or_default().to_string();
+    (response.get(9..12).and_then(|c| c.parse().ok()).expect("status code"), head)
 }
 
 /// The open file descriptors of process `pid`.
