@@ -723,7 +723,7 @@ fn read_server(
         report.map(
             format!("{path}.tools ({} tools)", server.allowed_tools.len()),
             format!(
-                "[[gateway.rules]] allow {name}/{{{}}}: every other tool is hidden and refused",
+                "[[gateway.rules]] allow {name}/{{{}}}: every other tool, and the server's prompts and resources (Enkrypt served tools only), is hidden and refused",
                 server.allowed_tools.join(",")
             ),
         );
@@ -876,24 +876,20 @@ fn policy_chain(
     if let Some(words) = extra
         .map(|e| str_list(e.get("banned_keywords"), &format!("{path}.additional_config.banned_keywords")))
         .transpose()?
+        && !words.is_empty()
     {
-        if !words.is_empty() {
-            let list: Vec<String> = words.iter().map(|w| toml_str(w)).collect();
-            plan.policy_rules.push(format!(
-                "{{ name = {}, servers = [{}], stages = [\"{stage_name}\"], deny_keywords = [{}], action = \"block\" }}",
-                toml_str(&format!("{server}-{stage_name}-keywords")),
-                toml_str(server),
-                list.join(", ")
-            ));
-            push(&mut chain, "policy", plan);
-            report.map(
-                format!("{path}.additional_config.banned_keywords"),
-                format!(
-                    "servers.{server}.{stage_name}: \"policy\" (guard-policy deny_keywords, {} words)",
-                    words.len()
-                ),
-            );
-        }
+        let list: Vec<String> = words.iter().map(|w| toml_str(w)).collect();
+        plan.policy_rules.push(format!(
+            "{{ name = {}, servers = [{}], stages = [\"{stage_name}\"], deny_keywords = [{}], action = \"block\" }}",
+            toml_str(&format!("{server}-{stage_name}-keywords")),
+            toml_str(server),
+            list.join(", ")
+        ));
+        push(&mut chain, "policy", plan);
+        report.map(
+            format!("{path}.additional_config.banned_keywords"),
+            format!("servers.{server}.{stage_name}: \"policy\" (guard-policy deny_keywords, {} words)", words.len()),
+        );
     }
     if !remote_block.is_empty() {
         remote_block.sort();
@@ -1236,6 +1232,23 @@ mod tests {
             split_url("https://api.x.com:8443/a"),
             Some(("https://api.x.com:8443".into(), "api.x.com:8443".into()))
         );
+    }
+
+    #[test]
+    fn banned_keywords_become_a_policy_rule_and_sponge_attack_size_limits_when_local() {
+        let input = serde_json::json!({"mcp_configs": {"c": {"mcp_config": [{
+            "server_name": "db", "config": {"command": "db-mcp"},
+            "input_guardrails_policy": {"enabled": true, "block": ["keyword_detector", "sponge_attack", "mystery"],
+                "additional_config": {"banned_keywords": ["drop table", "${HOME}"]}}
+        }]}}});
+        let options = Options { local_only: true, source: "test".into() };
+        let (toml, report) = convert(&input, &options).expect("converts");
+        assert!(toml.contains("deny_keywords = [\"drop table\", \"$${HOME}\"]"), "{toml}");
+        assert!(toml.contains("max_payload_bytes = 262144"), "{toml}");
+        assert!(toml.contains("input = [\"policy\"]"), "{toml}");
+        let text = report.render("in", "out");
+        assert!(text.contains("unknown detector \"mystery\""), "{text}");
+        assert!(text.contains("keyword_detector\n      no local equivalent"), "{text}");
     }
 
     #[test]

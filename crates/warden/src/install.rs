@@ -74,7 +74,7 @@ pub struct InstallArgs {
 }
 
 /// Run `warden install`.
-pub fn run(args: InstallArgs) -> Result<ExitCode> {
+pub fn run(args: &InstallArgs) -> Result<ExitCode> {
     if args.name.is_empty() || !args.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
         bail!("--name {:?}: use letters, digits, -, _ and .", args.name);
     }
@@ -83,7 +83,7 @@ pub fn run(args: InstallArgs) -> Result<ExitCode> {
     {
         bail!("--api-key-env {var:?} is not an environment variable name");
     }
-    let entry = entry(&args)?;
+    let entry = entry(args)?;
     if args.print {
         println!("{}", serde_json::to_string_pretty(&entry).context("render the entry")?);
         return Ok(ExitCode::SUCCESS);
