@@ -687,7 +687,8 @@ mod tests {
 
     #[test]
     fn calls_parse_in_the_reference_shapes() {
-        let (name, args) = parse_call(&json!({"name": "echo", "args": {"message": "hi"}})).expect("parses");
+        let entry = json!({"name": "echo", "args": {"message": "hi"}});
+        let (name, args) = parse_call(&entry).expect("parses");
         assert_eq!((name, args.len()), ("echo", 1));
         assert_eq!(parse_call(&json!({"tool_name": "add"})).expect("alias").0, "add");
         assert!(parse_call(&json!({"name": "echo", "env": {"PATH": "/tmp"}})).is_err());

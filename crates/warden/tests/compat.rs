@@ -164,7 +164,7 @@ async fn tool_names(peer: &Peer<RoleClient>) -> Vec<String> {
     names
 }
 
-fn secure(server: &str, calls: Value) -> Value {
+fn secure(server: &str, calls: &Value) -> Value {
     json!({"server_name": server, "tool_calls": calls})
 }
 
@@ -217,7 +217,7 @@ async fn meta_tools_go_through_the_whole_pipeline() {
     let (r, is_error) = meta(
         peer,
         "enkrypt_secure_call_tools",
-        secure("demo", json!([{"name": "echo", "args": {"message": "hello compat"}}])),
+        secure("demo", &json!([{"name": "echo", "args": {"message": "hello compat"}}])),
     )
     .await;
     assert!(!is_error, "{r}");
@@ -230,7 +230,7 @@ async fn meta_tools_go_through_the_whole_pipeline() {
         "enkrypt_secure_call_tools",
         secure(
             "demo",
-            json!([{"name": "echo", "args": {"message": format!("deploy with {TOKEN}")}}, {"name": "add", "args": {"a": 1, "b": 2}}]),
+            &json!([{"name": "echo", "args": {"message": format!("deploy with {TOKEN}")}}, {"name": "add", "args": {"a": 1, "b": 2}}]),
         ),
     )
     .await;
@@ -239,7 +239,7 @@ async fn meta_tools_go_through_the_whole_pipeline() {
     assert!(r["results"][0]["message"].as_str().unwrap_or_default().contains("secrets."), "{r}");
     assert_eq!(r["results"].as_array().map(Vec::len), Some(1), "the batch stops at the block: {r}");
     assert!(!r.to_string().contains(TOKEN), "the refusal does not echo the secret");
-    let (seen, _) = meta(peer, "enkrypt_secure_call_tools", secure("demo", json!([{"name": "last_echo"}]))).await;
+    let (seen, _) = meta(peer, "enkrypt_secure_call_tools", secure("demo", &json!([{"name": "last_echo"}]))).await;
     assert_eq!(seen["results"][0]["response"], "hello compat", "the upstream never saw the blocked call: {seen}");
     assert_eq!(gw.upstream_calls("echo"), echoes, "no further echo reached the upstream");
     assert_eq!(gw.upstream_calls("add"), 0, "the call after the block did not run");
@@ -248,24 +248,24 @@ async fn meta_tools_go_through_the_whole_pipeline() {
     let (r, is_error) = meta(
         peer,
         "enkrypt_secure_call_tools",
-        secure("demo", json!([{"name": "echo", "args": {"message": format!("the {BANNED} are here")}}])),
+        secure("demo", &json!([{"name": "echo", "args": {"message": format!("the {BANNED} are here")}}])),
     )
     .await;
     assert!(is_error);
     assert_eq!(r["results"][0]["status"], "blocked_output", "{r}");
     assert_eq!(r["results"][0]["response"], "");
     assert!(!r.to_string().contains(BANNED), "withheld content came back: {r}");
-    let (seen, _) = meta(peer, "enkrypt_secure_call_tools", secure("demo", json!([{"name": "last_echo"}]))).await;
+    let (seen, _) = meta(peer, "enkrypt_secure_call_tools", secure("demo", &json!([{"name": "last_echo"}]))).await;
     assert_eq!(seen["results"][0]["status"], "blocked_output", "last_echo holds the banned word too: {seen}");
 
     // Unknown tools and servers: errors that do not echo the caller's text.
-    let (r, is_error) = meta(peer, "enkrypt_secure_call_tools", secure("demo", json!([{"name": "nope"}]))).await;
+    let (r, is_error) = meta(peer, "enkrypt_secure_call_tools", secure("demo", &json!([{"name": "nope"}]))).await;
     assert!(is_error && r["results"][0]["status"] == "error", "{r}");
     let (r, is_error) = meta(peer, "enkrypt_get_server_info", json!({"server_name": "nowhere-xyz"})).await;
     assert!(is_error && !r.to_string().contains("nowhere-xyz"), "{r}");
 
     // A timeout is counted per upstream.
-    let (r, _) = meta(peer, "enkrypt_secure_call_tools", secure("demo", json!([{"name": "hang"}]))).await;
+    let (r, _) = meta(peer, "enkrypt_secure_call_tools", secure("demo", &json!([{"name": "hang"}]))).await;
     assert_eq!(r["results"][0]["status"], "error", "{r}");
     let (m, _) = meta(peer, "enkrypt_get_timeout_metrics", json!({})).await;
     assert_eq!(m["servers"]["demo"]["timeout_operations"], 1, "{m}");
@@ -302,10 +302,10 @@ async fn a_scoped_key_sees_and_calls_only_its_tools_through_the_meta_tools() {
 
     let (r, is_error) = meta(peer, "enkrypt_get_server_info", json!({"server_name": "other"})).await;
     assert!(is_error && r["status"] == "error", "another server is unknown to this key: {r}");
-    let (r, is_error) = meta(peer, "enkrypt_secure_call_tools", secure("other", json!([{"name": "echo"}]))).await;
+    let (r, is_error) = meta(peer, "enkrypt_secure_call_tools", secure("other", &json!([{"name": "echo"}]))).await;
     assert!(is_error && r["status"] == "error", "{r}");
     let (r, is_error) =
-        meta(peer, "enkrypt_secure_call_tools", secure("demo", json!([{"name": "add", "args": {"a": 1, "b": 2}}])))
+        meta(peer, "enkrypt_secure_call_tools", secure("demo", &json!([{"name": "add", "args": {"a": 1, "b": 2}}])))
             .await;
     assert!(is_error && r["results"][0]["status"] == "error", "{r}");
     let (r, _) = meta(peer, "enkrypt_discover_all_tools", json!({})).await;
@@ -313,7 +313,7 @@ async fn a_scoped_key_sees_and_calls_only_its_tools_through_the_meta_tools() {
     let (r, is_error) = meta(
         peer,
         "enkrypt_secure_call_tools",
-        secure("demo", json!([{"name": "echo", "args": {"message": "scoped"}}])),
+        secure("demo", &json!([{"name": "echo", "args": {"message": "scoped"}}])),
     )
     .await;
     assert!(!is_error && r["results"][0]["response"] == "scoped", "{r}");
