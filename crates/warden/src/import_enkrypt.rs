@@ -42,7 +42,7 @@ pub struct EnkryptArgs {
     #[arg(long)]
     force: bool,
     /// Do not call Enkrypt's API: detectors only it offers (toxicity, nsfw, bias,
-    /// topics, policy_violation, ...) are written commented out and reported.
+    /// topics, policy_violation, ...) are left out and listed in the report.
     #[arg(long)]
     local_only: bool,
 }
