@@ -429,7 +429,7 @@ struct PluginRow {
 }
 
 async fn status(gw: &Gateway) -> Status {
-    let report = gw.report().await;
+    let report = crate::compat::report(gw).await;
     let snapshot = gw.metrics_snapshot();
     let metrics = gw.metrics_handle();
     let failures = metrics.upstream_failures();

@@ -152,9 +152,30 @@ struct View<'a> {
     listed: Result<usize, String>,
 }
 
+/// How long an answer waits for a re-listing in progress (it holds the report while
+/// upstreams answer, up to their timeouts).
+const REPORT_WAIT: Duration = Duration::from_secs(2);
+
+/// The last listing's report, or, while a re-listing takes longer than
+/// [`REPORT_WAIT`], one saying so.
+pub(crate) async fn report(gw: &Gateway) -> crate::gateway::Report {
+    match tokio::time::timeout(REPORT_WAIT, gw.report()).await {
+        Ok(report) => report,
+        Err(_) => crate::gateway::Report {
+            upstreams: gw
+                .upstream_list()
+                .iter()
+                .map(|u| (u.name().to_string(), Err("being re-listed".into())))
+                .collect(),
+            clashes: Vec::new(),
+            hidden: Vec::new(),
+        },
+    }
+}
+
 /// The servers `principal` may see: those it may use whole, or one tool of.
 async fn views<'a>(gw: &'a Gateway, principal: Option<&Principal>) -> Vec<View<'a>> {
-    let report = gw.report().await;
+    let report = report(gw).await;
     let catalog = gw.catalog_tools().await;
     let mut out = Vec::new();
     for (index, upstream) in gw.upstream_list().iter().enumerate() {

@@ -139,6 +139,21 @@ impl Gateway {
     }
 }
 
+/// `/metrics` of the gateway at `url` (its `/mcp` URL), with the admin's API key.
+fn scrape(url: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://").trim_end_matches("/mcp");
+    let mut sock = std::net::TcpStream::connect(addr).expect("connect");
+    sock.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let request = format!(
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {API_KEY}\r\nConnection: close\r\n\r\n"
+    );
+    sock.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    let _ = sock.read_to_string(&mut response);
+    response
+}
+
 async fn call(peer: &Peer<RoleClient>, tool: &str, args: Value) -> CallToolResult {
     let Value::Object(args) = args else { panic!("arguments must be an object") };
     let request = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
@@ -271,6 +286,8 @@ async fn meta_tools_go_through_the_whole_pipeline() {
     assert_eq!(m["servers"]["demo"]["timeout_operations"], 1, "{m}");
     assert!(m["timeout_metrics"]["total_operations"].as_u64() >= Some(4), "{m}");
     assert_eq!(m["servers"]["demo"]["call_timeout_ms"], 1500);
+    let metrics = scrape(&gw.url);
+    assert!(metrics.contains("warden_upstream_failures_total{server=\"demo\",kind=\"timeout\"} 1"), "{metrics}");
 
     // Cache: the tool lists held; clearing re-lists them, at most so often.
     let (c, _) = meta(peer, "enkrypt_get_cache_status", json!({})).await;
