@@ -1,0 +1,264 @@
+//! guard-threats on its labeled red-team cases (`tests/cases/threats-*.jsonl`, written
+//! by `tests/cases/gen_threats.py` without reading the detector), measured the way an
+//! operator would: the plugin alone in a chain, through `warden scan`, one run per
+//! direction over every case, each line carrying the case's server and tool (per-tool
+//! policy needs them). Prints recall and precision per class and per kind, the
+//! false-positive rate on the benign look-alikes, and every miss and false positive by
+//! id; asserts the floors, and that a flagged attack is named by its class's detector.
+//!
+//! A case: `{"id", "label": 1|0, "kind", "direction": "input"|"output", "server",
+//! "tool", "payload"}`; label 1 must get a non-allow verdict, label 0 must be allowed.
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Case file, the detector its attacks must be named by, the recall floor.
+const CLASSES: &[(&str, &str, f64)] = &[
+    ("threats-command", "threats.command", 0.90),
+    ("threats-path", "threats.path", 0.90),
+    ("threats-ssrf", "threats.ssrf", 0.90),
+    ("threats-code", "threats.code", 0.90),
+    ("threats-exhaustion", "threats.exhaustion", 0.90),
+    // Results telling the agent to run a command or fetch an internal URL: any of the
+    // plugin's detectors may name them (the spec does not fix one).
+    ("threats-output", "threats.", 0.90),
+];
+
+/// The benign look-alikes of every input class, and their false-positive ceiling.
+const BENIGN: &str = "threats-benign";
+const BENIGN_MAX_FPR: f64 = 0.02;
+/// The benign results mixed into threats-output.jsonl (docs, logs, data that mention
+/// commands or internal addresses without telling the agent to use them).
+const OUTPUT_BENIGN_MAX_FPR: f64 = 0.05;
+
+/// The one policy every case is judged under: file tools may touch only these roots.
+const PLUGIN_CONFIG: &str = r#"{ allowed_roots = ["/srv/data", "/home/agent/project"] }"#;
+
+fn cases(file: &str) -> Vec<Value> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases").join(format!("{file}.jsonl"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(n, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{file}.jsonl line {}: {e}", n + 1)))
+        .collect()
+}
+
+/// What `warden scan` said about one case.
+struct Answer {
+    verdict: String,
+    detectors: Vec<String>,
+}
+
+/// Answers by case id, from one `warden scan` over `cases` in `direction`.
+fn scan(direction: &str, cases: &[&Value]) -> BTreeMap<String, Answer> {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let config = tmp.join("threats-quality.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[gateway]\ninput = [\"threats\"]\noutput = [\"threats\"]\n\n[[plugins]]\nname = \"threats\"\n\
+             kind = \"guardrail\"\nsource = \"builtin:guard-threats\"\nconfig = {PLUGIN_CONFIG}\n"
+        ),
+    )
+    .expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["scan", "--direction", direction, "--config"])
+        .arg(&config)
+        .env("XDG_CACHE_HOME", tmp.join("quality-cache"))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("warden scan runs");
+    let mut input = String::new();
+    for case in cases {
+        let line =
+            json!({"id": case["id"], "payload": case["payload"], "server": case["server"], "tool": case["tool"]});
+        input.push_str(&line.to_string());
+        input.push('\n');
+    }
+    let mut stdin = child.stdin.take().expect("piped");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().expect("scan finishes");
+    writer.join().expect("writer").expect("write stdin");
+    assert!(out.status.success(), "warden scan failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("scan output is JSON");
+            let detectors = v["findings"]
+                .as_array()
+                .map(|f| f.iter().filter_map(|f| f["detector"].as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            let id = v["id"].as_str().expect("string ids").to_string();
+            (id, Answer { verdict: v["verdict"].as_str().expect("verdict").to_string(), detectors })
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct Tally {
+    tp: u32,
+    fn_: u32,
+    fp: u32,
+    tn: u32,
+}
+
+impl Tally {
+    fn count(&mut self, positive: bool, flagged: bool) {
+        match (positive, flagged) {
+            (true, true) => self.tp += 1,
+            (true, false) => self.fn_ += 1,
+            (false, true) => self.fp += 1,
+            (false, false) => self.tn += 1,
+        }
+    }
+    fn recall(&self) -> f64 {
+        f64::from(self.tp) / f64::from((self.tp + self.fn_).max(1))
+    }
+    fn fpr(&self) -> f64 {
+        f64::from(self.fp) / f64::from((self.fp + self.tn).max(1))
+    }
+    fn precision(&self) -> f64 {
+        f64::from(self.tp) / f64::from((self.tp + self.fp).max(1))
+    }
+}
+
+/// Whether `detector` is `class` or one of its sub-detectors (`threats.ssrf.metadata`).
+fn names(detector: &str, class: &str) -> bool {
+    if class.ends_with('.') {
+        return detector.starts_with(class);
+    }
+    detector == class || detector.strip_prefix(class).is_some_and(|rest| rest.starts_with('.'))
+}
+
+#[test]
+fn threat_detectors_meet_their_floors_on_the_red_team_set() {
+    let mut files: Vec<(&str, &str, Option<f64>)> = CLASSES.iter().map(|&(f, d, r)| (f, d, Some(r))).collect();
+    files.push((BENIGN, "", None));
+    let all: Vec<(&str, Vec<Value>)> = files.iter().map(|&(f, _, _)| (f, cases(f))).collect();
+
+    // One scan per direction over every case of every file.
+    let mut answers = BTreeMap::new();
+    for direction in ["input", "output"] {
+        let these: Vec<&Value> = all
+            .iter()
+            .flat_map(|(_, cs)| cs.iter())
+            .filter(|c| c["direction"].as_str().unwrap_or("input") == direction)
+            .collect();
+        if !these.is_empty() {
+            answers.extend(scan(direction, &these));
+        }
+    }
+
+    let mut failures = Vec::new();
+    // Precision per class: its attacks against the benign cases of its own file, plus
+    // the benign set's cases flagged under this class's detector.
+    let mut benign_flags: BTreeMap<String, u32> = BTreeMap::new();
+    if let Some((_, benign)) = all.iter().find(|(f, _)| *f == BENIGN) {
+        for case in benign {
+            let id = case["id"].as_str().expect("string id");
+            if let Some(a) = answers.get(id).filter(|a| a.verdict != "allow") {
+                for d in &a.detectors {
+                    *benign_flags.entry(d.clone()).or_default() += 1;
+                }
+            }
+        }
+    }
+    println!(
+        "{:<20} {:<20} {:>5} {:>7} {:>9} {:>8} {:>7} {:>6} {:>9}",
+        "file", "detector", "cases", "recall", "precision", "fp rate", "blocked", "warned", "wrong det"
+    );
+    for ((file, cases), &(_, class, floor)) in all.iter().zip(&files) {
+        let (mut total, mut by_kind) = (Tally::default(), BTreeMap::<String, Tally>::new());
+        let (mut missed, mut false_pos, mut wrong_detector) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut blocked, mut warned) = (0, 0);
+        for case in cases {
+            let id = case["id"].as_str().expect("string id");
+            let answer = answers.get(id);
+            let flagged = answer.is_some_and(|a| a.verdict != "allow");
+            let positive = case["label"].as_i64() == Some(1);
+            total.count(positive, flagged);
+            by_kind.entry(case["kind"].as_str().unwrap_or("?").to_string()).or_default().count(positive, flagged);
+            match (positive, flagged) {
+                (true, false) => missed.push(id.to_string()),
+                (false, true) => {
+                    false_pos.push(format!("{id} [{}]", answer.map(|a| a.detectors.join(",")).unwrap_or_default()))
+                }
+                (true, true) => {
+                    let a = answer.expect("flagged");
+                    if a.verdict == "block" {
+                        blocked += 1
+                    } else {
+                        warned += 1
+                    }
+                    if !class.is_empty() && !a.detectors.iter().any(|d| names(d, class)) {
+                        wrong_detector.push(format!("{id} [{}]", a.detectors.join(",")));
+                    }
+                }
+                (false, false) => {}
+            }
+        }
+        let class_name = if class.is_empty() { "(none: all benign)" } else { class };
+        let dash = || "-".to_string();
+        let fp_rate = if total.fp + total.tn == 0 { dash() } else { format!("{:.3}", total.fpr()) };
+        let recall = if total.tp + total.fn_ == 0 { dash() } else { format!("{:.3}", total.recall()) };
+        let precision = if class.is_empty() {
+            dash()
+        } else if class.ends_with('.') {
+            format!("{:.3}", total.precision())
+        } else {
+            // This class's attacks against what its detector flagged in the benign set.
+            let fp = benign_flags.get(class).copied().unwrap_or(0);
+            format!("{:.3}", f64::from(total.tp) / f64::from((total.tp + fp).max(1)))
+        };
+        println!(
+            "{file:<20} {class_name:<20} {:>5} {recall:>7} {precision:>9} {fp_rate:>8} {blocked:>7} {warned:>6} {:>9}",
+            cases.len(),
+            wrong_detector.len()
+        );
+        for (kind, t) in &by_kind {
+            let recall = if t.tp + t.fn_ == 0 { "   -".to_string() } else { format!("{:.2}", t.recall()) };
+            println!(
+                "    {kind:<40} +{:<3} -{:<4} recall {recall}  false positives {}",
+                t.tp + t.fn_,
+                t.fp + t.tn,
+                t.fp
+            );
+        }
+        if !missed.is_empty() {
+            println!("  missed: {}", missed.join(", "));
+        }
+        if !false_pos.is_empty() {
+            println!("  false positives: {}", false_pos.join(", "));
+        }
+        if !wrong_detector.is_empty() {
+            println!("  flagged under another detector: {}", wrong_detector.join(", "));
+        }
+        if let Some(floor) = floor {
+            if total.recall() < floor {
+                failures.push(format!("{file}: recall {:.3} (floor {floor})", total.recall()));
+            }
+            if total.fp + total.tn > 0 && total.fpr() > OUTPUT_BENIGN_MAX_FPR {
+                failures.push(format!(
+                    "{file}: false positives {:.3} on its benign cases (ceiling {OUTPUT_BENIGN_MAX_FPR})",
+                    total.fpr()
+                ));
+            }
+            if !wrong_detector.is_empty() {
+                failures.push(format!("{file}: {} flagged attacks not named {class}", wrong_detector.len()));
+            }
+        } else if total.fpr() > BENIGN_MAX_FPR {
+            failures.push(format!("{file}: false positives {:.3} (ceiling {BENIGN_MAX_FPR})", total.fpr()));
+        }
+    }
+    if !benign_flags.is_empty() {
+        println!("benign cases flagged, by detector: {benign_flags:?}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
