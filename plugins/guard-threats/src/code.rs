@@ -24,6 +24,9 @@ enum Kind {
     Entity,
     /// SQL functions used for blind/out-of-band injection.
     SqlFunction,
+    /// File, process or module access: flagged where the value is evaluated
+    /// (expressions, commands, code run by the tool), not in other text.
+    ExprCall,
 }
 
 const ANCHORS: &[(&str, Kind)] = &[
@@ -84,6 +87,14 @@ const ANCHORS: &[(&str, Kind)] = &[
     ("execsync(", Kind::Call),
     ("spawnsync(", Kind::Call),
     ("getattr(", Kind::Call),
+    ("<?php", Kind::Api),
+    ("{php}", Kind::Exploit),
+    ("qx{", Kind::ExprCall),
+    ("qx(", Kind::ExprCall),
+    ("qx/", Kind::ExprCall),
+    ("file.open", Kind::ExprCall),
+    ("file.new", Kind::ExprCall),
+    ("<?=", Kind::Api),
     ("function(\"return", Kind::Api),
     ("function('return", Kind::Api),
     ("new function(", Kind::Api),
@@ -127,6 +138,54 @@ const ANCHORS: &[(&str, Kind)] = &[
     ("extractvalue(", Kind::SqlFunction),
     ("updatexml(", Kind::SqlFunction),
     ("from program", Kind::SqlFunction),
+    ("pg_read_file(", Kind::SqlFunction),
+    ("pg_ls_dir(", Kind::SqlFunction),
+    ("lo_import(", Kind::SqlFunction),
+    ("lo_export(", Kind::SqlFunction),
+    ("sys_exec(", Kind::SqlFunction),
+    ("sys_eval(", Kind::SqlFunction),
+    (" soname ", Kind::SqlFunction),
+    ("pg_shadow", Kind::SqlFunction),
+    ("mysql.user", Kind::SqlFunction),
+    ("load data infile", Kind::SqlFunction),
+    ("load data local infile", Kind::SqlFunction),
+    ("sp_oacreate", Kind::SqlFunction),
+    ("openrowset(", Kind::SqlFunction),
+    ("to program", Kind::SqlFunction),
+    ("\\u005f\\u005f", Kind::Exploit),
+    ("\\x5f\\x5f", Kind::Exploit),
+    ("system.diagnostics.process", Kind::Exploit),
+    ("open(", Kind::ExprCall),
+    ("sys.modules", Kind::ExprCall),
+    ("process.binding", Kind::ExprCall),
+    ("process.env", Kind::ExprCall),
+    ("reflect.construct", Kind::ExprCall),
+    ("deno.run", Kind::ExprCall),
+    ("deno.command", Kind::ExprCall),
+    ("kernel.exec", Kind::ExprCall),
+    ("kernel.system", Kind::ExprCall),
+    ("io.popen", Kind::ExprCall),
+    ("assert(", Kind::ExprCall),
+    ("call_user_func", Kind::ExprCall),
+    ("create_function", Kind::ExprCall),
+    ("process.start", Kind::ExprCall),
+    ("require(", Kind::ExprCall),
+    ("writefilesync", Kind::ExprCall),
+    ("readfilesync", Kind::ExprCall),
+    ("shutil.rmtree", Kind::ExprCall),
+    ("socket.socket", Kind::ExprCall),
+    ("import os", Kind::ExprCall),
+    ("import subprocess", Kind::ExprCall),
+    ("import socket", Kind::ExprCall),
+    ("import pty", Kind::ExprCall),
+    ("%x(", Kind::ExprCall),
+    (".fork(", Kind::ExprCall),
+    ("dup2(", Kind::ExprCall),
+    ("os.remove", Kind::ExprCall),
+    ("os.unlink", Kind::ExprCall),
+    ("file.read", Kind::ExprCall),
+    ("file_get_contents", Kind::ExprCall),
+    ("file_put_contents", Kind::ExprCall),
 ];
 
 fn automaton() -> &'static AhoCorasick {
@@ -171,6 +230,19 @@ const DANGEROUS_IN_TEMPLATE: &[&str] = &[
     "%x(",
     "`",
     "jndi:",
+    "_self",
+    "\\x5f",
+    "\\u005f",
+    "'system'",
+    "\"system\"",
+    "'exec'",
+    "\"exec\"",
+    "'passthru'",
+    "'shell_exec'",
+    "range(",
+    "registerundefined",
+    "file.open",
+    "file.new",
 ];
 /// Names dangerous in a template outside data (real templates use them).
 const SUSPECT_IN_TEMPLATE: &[&str] =
@@ -226,14 +298,21 @@ fn template(lower: &str, start: usize, opener: &str, closer: &str, role: Role) -
         return None;
     }
     let probe = arithmetic(ib) && end.is_some() && !inner.contains(',');
-    if probe && opener != "@(" {
+    let pure = inner.bytes().all(|c| c.is_ascii_digit() || b" *+-/%'\"()".contains(&c));
+    if probe && (opener != "@(" || pure) {
         return Some("a server-side template expression (arithmetic probe)");
     }
-    if matches!(role, Role::Data | Role::Sql | Role::Expr) {
+    if opener == "{%" && matches!(inner.trim(), "debug" | "load" | "csrf_token debug") {
+        return Some("a template tag that dumps the template context");
+    }
+    if matches!(role, Role::Data | Role::Sql) {
         return None;
     }
     if SUSPECT_IN_TEMPLATE.iter().any(|d| inner.contains(d)) {
         return Some("a server-side template expression reaching the template context");
+    }
+    if role == Role::Expr {
+        return None;
     }
     if opener != "@(" && opener != "${" && inner.contains('(') && end.is_some() {
         return Some("a server-side template expression with a call");
@@ -245,6 +324,35 @@ fn template(lower: &str, start: usize, opener: &str, closer: &str, role: Role) -
 pub(crate) fn check(s: &str, role: Role) -> Option<&'static str> {
     if let Some(r) = serialized(s) {
         return Some(r);
+    }
+    if let Some(r) = formula(s) {
+        return Some(r);
+    }
+    if role == Role::Expr && s.matches('`').count() >= 2 {
+        return Some("a backtick shell call in an expression");
+    }
+    if !matches!(role, Role::Data | Role::Sql)
+        && let Some(r) = ldap(s)
+    {
+        return Some(r);
+    }
+    if !matches!(role, Role::Data | Role::Sql) {
+        // Percent-encoded and full-width forms of quotes and operators.
+        let folded: String = s
+            .chars()
+            .map(|c| match c as u32 {
+                0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),
+                0x2018 | 0x2019 | 0x02BC => '\'',
+                _ => c,
+            })
+            .collect();
+        let decoded = crate::decode::percent_rounds(&folded, 3);
+        if decoded != s {
+            let lower = decoded.to_ascii_lowercase();
+            if let Some(r) = sql(&lower, role) {
+                return Some(r);
+            }
+        }
     }
     let lower = s.to_ascii_lowercase();
     let lb = lower.as_bytes();
@@ -266,7 +374,10 @@ pub(crate) fn check(s: &str, role: Role) -> Option<&'static str> {
                     .then_some("a Python object-graph escape (dunder chain)"),
                 p if p.starts_with("${") => Some("a Log4Shell-style lookup (${jndi:…})"),
                 p if p.starts_with('!') || p.starts_with("tag:") => {
-                    Some("a YAML tag that builds objects (deserialization)")
+                    // Not when the tag is only mentioned in a comment (`# !!python/… is unsafe`).
+                    let line = &lower[lower[..m.start()].rfind('\n').map_or(0, |i| i + 1)..m.start()];
+                    let commented = line.contains('#') || line.contains("//");
+                    (!commented).then_some("a YAML tag that builds objects (deserialization)")
                 }
                 p if p.starts_with('c') && p.contains('\n') => Some("a pickle opcode stream (deserialization)"),
                 "xp_cmdshell" => Some("an SQL Server xp_cmdshell call"),
@@ -308,6 +419,12 @@ pub(crate) fn check(s: &str, role: Role) -> Option<&'static str> {
                     .then_some("an SQL injection function (time-based or out-of-band)")
             }
             Kind::SqlFunction => None,
+            Kind::ExprCall => {
+                let bounded =
+                    !pat.ends_with('(') || pat.contains('.') || before.is_none_or(|b| !is_ident(b) && b != b'.');
+                (bounded && matches!(role, Role::Expr | Role::Exec))
+                    .then_some("a call reaching files, processes or modules")
+            }
         };
         if found.is_some() {
             return found;
@@ -322,10 +439,120 @@ fn sqlish(lower: &str, at: usize, role: Role) -> bool {
     if role == Role::Sql {
         return true;
     }
+    let strong = [
+        "into outfile",
+        "into dumpfile",
+        "load_file(",
+        "xp_",
+        "pg_read_file(",
+        "to program",
+        "from program",
+        "utl_http",
+        "dbms_pipe",
+        "waitfor delay",
+        "pg_sleep(",
+    ];
+    if strong.iter().any(|k| lower[at..].starts_with(k)) {
+        return true;
+    }
     let head = &lower[..at];
     let window = &head[head.len().saturating_sub(48)..];
     ["'", "\"", " and ", " or ", "select ", ";", "||", " if(", "(select", "union"].iter().any(|k| window.contains(k))
         || at == 0
+}
+
+/// LDAP filter injection: `*)(uid=*))(|(uid=*`, `admin)(&(password=*)`.
+fn ldap(s: &str) -> Option<&'static str> {
+    if !s.contains(")(") {
+        return None;
+    }
+    let injected = s.contains(")(|") || s.contains(")(&") || s.contains("=*)") || s.contains(")(!");
+    injected.then_some("an LDAP filter injection")
+}
+
+/// A MongoDB-style operator key: `$where`/`$function` run code anywhere; comparison
+/// operators where a plain value (a user name, a password) was expected bypass it.
+pub(crate) fn operator(op: &str, pointer: &str) -> Option<&'static str> {
+    let op = op.to_ascii_lowercase();
+    if matches!(op.as_str(), "$where" | "$function" | "$accumulator") {
+        return Some("a NoSQL operator that runs JavaScript");
+    }
+    let comparison = matches!(
+        op.as_str(),
+        "$ne"
+            | "$gt"
+            | "$gte"
+            | "$lt"
+            | "$lte"
+            | "$regex"
+            | "$nin"
+            | "$exists"
+            | "$not"
+            | "$in"
+            | "$or"
+            | "$nor"
+            | "$expr"
+    );
+    if !comparison {
+        return None;
+    }
+    // Inside a query the caller writes (`filter`, `query`, `match`, `pipeline`, ...) operators are normal.
+    let query_like = pointer.split('/').any(|seg| {
+        crate::walk::words(seg).iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "filter"
+                    | "query"
+                    | "match"
+                    | "pipeline"
+                    | "selector"
+                    | "criteria"
+                    | "where"
+                    | "find"
+                    | "conditions"
+                    | "condition"
+                    | "predicate"
+                    | "update"
+                    | "aggregate"
+                    | "sort"
+                    | "projection"
+            )
+        })
+    });
+    (!query_like).then_some("a NoSQL query operator where a plain value was expected")
+}
+
+/// A spreadsheet cell that runs a program when opened: `=cmd|' /C calc'!A0`.
+pub(crate) fn formula(s: &str) -> Option<&'static str> {
+    let t = s.trim_start();
+    if !t.starts_with(['=', '+', '-', '@']) {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    let fetching = [
+        "hyperlink(",
+        "webservice(",
+        "importxml(",
+        "importdata(",
+        "importhtml(",
+        "importfeed(",
+        "image(",
+        "importrange(",
+    ];
+    if fetching.iter().any(|f| lower[1..].trim_start().starts_with(f)) && lower.contains("http") && t.contains('&') {
+        return Some("a spreadsheet formula sending cell data to a URL (CSV injection)");
+    }
+    if !t.contains('|') {
+        return None;
+    }
+    let dde =
+        ["cmd", "powershell", "mshta", "msexcel", "rundll32", "regsvr32", "certutil", "wscript", "cscript", "dde"]
+            .iter()
+            .any(|p| lower.contains(p));
+    if dde && (t.contains('!') || lower.contains("dde")) {
+        return Some("a spreadsheet DDE formula (CSV injection)");
+    }
+    None
 }
 
 /// Serialized-object blobs recognised by their magic (case-sensitive).
@@ -335,6 +562,9 @@ fn serialized(s: &str) -> Option<&'static str> {
     }
     if s.contains("AAEAAAD/////") {
         return Some("a serialized .NET BinaryFormatter object");
+    }
+    if let Some(r) = encoded_pickle(s) {
+        return Some(r);
     }
     let t = s.trim_start();
     if t.starts_with("gASV")
@@ -372,6 +602,59 @@ fn serialized(s: &str) -> Option<&'static str> {
         return Some("a polymorphic JSON type gadget (deserialization)");
     }
     None
+}
+
+fn b64_value(c: u8) -> Option<u8> {
+    Some(match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' | b'-' => 62,
+        b'/' | b'_' => 63,
+        _ => return None,
+    })
+}
+
+/// The first bytes of `s` decoded as hex or base64, when all of `s` is one of them.
+pub(crate) fn decode_prefix(s: &str) -> Option<Vec<u8>> {
+    let t = s.trim();
+    if t.len() < 16 || t.contains(char::is_whitespace) {
+        return None;
+    }
+    let head = &t.as_bytes()[..t.len().min(512)];
+    if t.len().is_multiple_of(2) && t.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Some(
+            head.chunks(2).filter_map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok()).collect(),
+        );
+    }
+    let body = t.trim_end_matches('=');
+    if !body.bytes().all(|c| b64_value(c).is_some()) {
+        return None;
+    }
+    let mut out = Vec::new();
+    for chunk in head.chunks(4) {
+        let v: Vec<u8> = chunk.iter().filter_map(|&c| b64_value(c)).collect();
+        if v.len() < 2 {
+            break;
+        }
+        out.push(v[0] << 2 | v[1] >> 4);
+        if v.len() > 2 {
+            out.push(v[1] << 4 | v[2] >> 2);
+        }
+        if v.len() > 3 {
+            out.push(v[2] << 6 | v[3]);
+        }
+    }
+    Some(out)
+}
+
+/// A pickle written as hex or base64: protocol 2+ header or protocol 0 `c<module>\n`.
+fn encoded_pickle(s: &str) -> Option<&'static str> {
+    let b = decode_prefix(s)?;
+    let header = b.len() > 2 && b[0] == 0x80 && (2..=5).contains(&b[1]);
+    let text = String::from_utf8_lossy(&b[..b.len().min(64)]).to_ascii_lowercase();
+    let globals = ["cos\n", "cposix\n", "cnt\n", "c__builtin__\n", "cbuiltins\n", "csubprocess\n"];
+    (header || globals.iter().any(|g| text.starts_with(g))).then_some("an encoded pickle (deserialization)")
 }
 
 /// A comparison that is always true after `or`: `1=1`, `'a'='a'`, `''='`, `2>1`, `true`.
@@ -498,6 +781,11 @@ fn next_word(b: &[u8], mut i: usize) -> (&[u8], usize) {
 fn sql(lower: &str, role: Role) -> Option<&'static str> {
     let b = lower.as_bytes();
     let quoted_only = role == Role::Data;
+    // Code under review quotes injection strings in tests and docs: in data, only a
+    // short single-line value (a form field) is judged.
+    if quoted_only && (lower.len() > 200 || lower.contains('\n') || lower.contains('(')) {
+        return None;
+    }
     // Tautologies after `or` / `||`.
     let mut from = 0;
     let mut seen = 0;
@@ -514,7 +802,7 @@ fn sql(lower: &str, role: Role) -> Option<&'static str> {
             continue;
         }
         let before = lower[..at].trim_end();
-        let quote_before = before.ends_with(['\'', '"', ')']);
+        let quote_before = before.ends_with(['\'', '"', ')']) || before.ends_with("*/");
         if quoted_only && !before.ends_with(['\'', '"']) {
             continue;
         }
@@ -525,6 +813,13 @@ fn sql(lower: &str, role: Role) -> Option<&'static str> {
                 || before.ends_with(|c: char| c.is_ascii_digit()))
         {
             return Some("an SQL tautology (`OR 1=1`)");
+        }
+    }
+    // JavaScript-style `|| '1'=='1'`.
+    for (at, _) in lower.match_indices("||").take(256) {
+        let before = lower[..at].trim_end();
+        if before.ends_with(['\'', '"']) && tautology(&b[at + 2..b.len().min(at + 200)]) {
+            return Some("an SQL/NoSQL tautology (`|| '1'=='1'`)");
         }
     }
     // Stacked destructive statements after `;`.
@@ -555,6 +850,18 @@ fn sql(lower: &str, role: Role) -> Option<&'static str> {
     if matches!(role, Role::Data | Role::Sql) {
         return None;
     }
+    // A subquery where a plain value belongs: `'||(SELECT …)||'`, `1 AND 1=CONVERT(int,(SELECT …))`.
+    if let Some(p) = lower.find("(select ") {
+        let head = &lower[..p];
+        if head.contains(['\'', '"'])
+            || head.contains(" and ")
+            || head.contains(" or ")
+            || head.contains("||")
+            || head.contains('=')
+        {
+            return Some("a subquery injected into a value");
+        }
+    }
     // `union [all] select`.
     let mut from = 0;
     while let Some(p) = lower[from..].find("union") {
@@ -570,6 +877,23 @@ fn sql(lower: &str, role: Role) -> Option<&'static str> {
         let _ = end;
         if w == b"select" {
             return Some("a UNION SELECT injection");
+        }
+    }
+    // A quote, SQL after it, and the rest commented out: `1' ORDER BY 3-- -`.
+    let trimmed = lower.trim_end();
+    let commented = trimmed.ends_with("--")
+        || trimmed.ends_with("-- -")
+        || trimmed.ends_with("--+")
+        || trimmed.ends_with('#')
+        || trimmed.ends_with("/*");
+    if commented && let Some(q) = lower.find(['\'', '"']) {
+        let between = &lower[q..];
+        let keywords = [
+            " and ", " or ", "order by", "group by", "having", "select", "union", "insert", "update", "delete", "drop",
+            "exec", "sleep", "waitfor",
+        ];
+        if keywords.iter().any(|k| between.contains(k)) {
+            return Some("a quote breaking out of an SQL string, with the rest commented out");
         }
     }
     // A quote closed and the rest commented out: `admin'--`, `1' #`.

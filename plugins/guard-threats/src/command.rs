@@ -147,6 +147,16 @@ const DISTINCT: &[&str] = &[
     "dnf",
     "apk",
     "pip3",
+    "iex",
+    "invoke-expression",
+    "invoke-webrequest",
+    "invoke-restmethod",
+    "start-process",
+    "new-object",
+    "iwr",
+    "irm",
+    "get-content",
+    "remove-item",
     "npx",
     "gcc",
     "rmdir",
@@ -169,6 +179,15 @@ const AMBIGUOUS: &[&str] = &[
 fn tier(word: &str) -> Tier {
     if word.is_empty() || word.len() > 40 {
         return Tier::None;
+    }
+    // `/???/??t`, `$'\x69\x64'`, `$a$b`, `${PATH:0:1}…`: obfuscated command names.
+    if word.starts_with('/') && word.contains(['?', '*']) {
+        return Tier::Distinct;
+    }
+    if word.starts_with('$')
+        && word[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '{' || c == '(' || c == '\\')
+    {
+        return Tier::Distinct;
     }
     let (base, qualified) = match word.rsplit_once(['/', '\\']) {
         Some((dir, b)) => (b, !dir.is_empty() || word.starts_with('/')),
@@ -248,7 +267,9 @@ fn shell_arg(b: &[u8], end: usize) -> (bool, bool) {
             let rest = rest.iter().skip_while(|&&c| is_blank(c)).copied().next();
             rest.is_none_or(|c| matches!(c, b';' | b'|' | b'&' | b'\n' | b'\r' | b'`' | b')' | b'#' | b'>' | b'<'))
         });
-    let argish = t.starts_with('-') && t.len() > 1
+    let opener = b.get(end..).and_then(|rest| rest.iter().copied().find(|&c| !is_blank(c)));
+    let argish = matches!(opener, Some(b'(' | b'\'' | b'"' | b'$' | b'{'))
+        || t.starts_with('-') && t.len() > 1
         || t.starts_with('/')
         || t.starts_with('~')
         || t.starts_with('.')
@@ -343,7 +364,12 @@ fn operators(s: &str, quotes: bool, limit: usize) -> Vec<Found> {
                 if next == Some(b'>') {
                     j += 1;
                 }
-                if b.get(j) == Some(&b'&') || b.get(j) == Some(&b'(') {
+                if b.get(j) == Some(&b'(') {
+                    out.push(Found { op: Op::Subst, at: j + 1, open: i });
+                    i = j + 1;
+                    continue; // `>(…)` process substitution
+                }
+                if b.get(j) == Some(&b'&') {
                     i = j + 1;
                     continue; // `2>&1`, `>(…)`
                 }
@@ -365,7 +391,7 @@ fn table_row(b: &[u8], at: usize) -> bool {
     let line_end = b[at..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| at + p);
     let line = &b[line_start..line_end];
     let trimmed: Vec<u8> = line.iter().copied().filter(|c| !c.is_ascii_whitespace()).collect();
-    trimmed.first() == Some(&b'|') || trimmed.last() == Some(&b'|') || line.iter().filter(|&&c| c == b'|').count() >= 3
+    trimmed.first() == Some(&b'|') || trimmed.last() == Some(&b'|')
 }
 
 /// Reverse shells and similar payloads that are never data.
@@ -386,6 +412,9 @@ fn high_confidence(s: &str, role: Role) -> Option<&'static str> {
     if role == Role::Data || role == Role::Sql {
         return None;
     }
+    if s.contains("$'\\") {
+        return Some("ANSI-C quoted escapes (an obfuscated command)");
+    }
     if s.contains("${IFS") || s.contains("$IFS$") || s.contains("$IFS ") || s.ends_with("$IFS") {
         return Some("an $IFS word-splitting trick");
     }
@@ -398,6 +427,345 @@ fn high_confidence(s: &str, role: Role) -> Option<&'static str> {
         {
             return Some("a reverse shell");
         }
+    }
+    None
+}
+
+/// Commands that are dangerous whatever surrounds them: chained after an operator in
+/// a command argument, they are the attack.
+const RISKY: &[&str] = &[
+    "sh",
+    "bash",
+    "zsh",
+    "ksh",
+    "dash",
+    "ash",
+    "csh",
+    "tcsh",
+    "fish",
+    "busybox",
+    "nc",
+    "ncat",
+    "netcat",
+    "socat",
+    "telnet",
+    "rm",
+    "chmod",
+    "chown",
+    "sudo",
+    "su",
+    "mkfifo",
+    "base64",
+    "xxd",
+    "crontab",
+    "useradd",
+    "usermod",
+    "passwd",
+    "chpasswd",
+    "whoami",
+    "id",
+    "uname",
+    "ifconfig",
+    "ipconfig",
+    "python",
+    "python2",
+    "python3",
+    "perl",
+    "ruby",
+    "php",
+    "powershell",
+    "pwsh",
+    "cmd",
+    "iex",
+    "invoke-expression",
+    "certutil",
+    "bitsadmin",
+    "mshta",
+    "regsvr32",
+    "rundll32",
+    "wmic",
+    "net",
+    "reg",
+    "schtasks",
+    "wget",
+    "tftp",
+    "scp",
+    "kill",
+    "pkill",
+    "killall",
+    "shutdown",
+    "reboot",
+    "halt",
+    "poweroff",
+    "dd",
+    "mkfs",
+    "shred",
+    "eval",
+    "exec",
+    "printenv",
+    "nslookup",
+    "sleep",
+    "ping",
+    "systemctl",
+    "chattr",
+    "setcap",
+    "nsenter",
+    "chroot",
+    "insmod",
+    "modprobe",
+    "iptables",
+];
+
+/// Whether `word` names a shell command.
+pub(crate) fn is_command_word(word: &str) -> bool {
+    tier(word) > Tier::None
+}
+
+fn risky_word(word: &str) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    let base = word.rsplit(['/', '\\']).next().unwrap_or(word).to_ascii_lowercase();
+    let base = base.strip_suffix(".exe").unwrap_or(&base);
+    RISKY.contains(&base) || tier(word) == Tier::Distinct && (word.starts_with('$') || word.contains(['?', '*']))
+}
+
+/// Options that make a program run commands or write files (`git --upload-pack`,
+/// `tar --checkpoint-action`, `pip --index-url`, `ssh -oProxyCommand`): a value of a
+/// non-command argument that starts with one was meant to be a name.
+fn option_injection(s: &str) -> Option<&'static str> {
+    let t = s.trim_start();
+    if !t.starts_with('-') || t.len() < 3 {
+        return None;
+    }
+    let opt = t.trim_start_matches('-').split(['=', ' ']).next().unwrap_or("").to_ascii_lowercase();
+    let dangerous = [
+        "upload-pack",
+        "receive-pack",
+        "exec",
+        "output",
+        "output-document",
+        "checkpoint-action",
+        "checkpoint",
+        "index-url",
+        "extra-index-url",
+        "pre",
+        "config",
+        "rsh",
+        "rsync-path",
+        "use-compress-program",
+        "to-command",
+        "post-file",
+        "upload-file",
+        "oproxycommand",
+        "proxycommand",
+        "o",
+        "e",
+        "c",
+        "template",
+        "git-dir",
+        "work-tree",
+        "exec-path",
+        "install-option",
+        "global-option",
+        "eval",
+        "require",
+        "import",
+        "include",
+        "load",
+        "script",
+        "shell",
+        "command",
+        "run",
+        "hooks",
+        "hookspath",
+        "core.sshcommand",
+        "ssh-command",
+        "unshallow",
+        "local-port",
+    ];
+    (dangerous.contains(&opt.as_str()) || opt.starts_with("oproxy") || opt.starts_with("c core."))
+        .then_some("a value starting with a command-running option (argument injection)")
+}
+
+/// Commands dangerous in themselves: reverse shells, download-and-run, privilege
+/// escalation, persistence, exfiltration, shell escapes and obfuscated execution.
+pub(crate) fn danger(s: &str) -> Option<&'static str> {
+    let l = s.to_ascii_lowercase();
+    let has = |k: &str| l.contains(k);
+    let words: Vec<&str> = l
+        .split(|c: char| c.is_whitespace() || matches!(c, ';' | '|' | '&' | '(' | ')' | '`' | '\'' | '"'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let cmd = |c: &str| words.iter().any(|w| w.rsplit('/').next() == Some(c));
+    // Reverse shells.
+    if has("/dev/tcp/")
+        || has("/dev/udp/")
+        || has("/inet/tcp/")
+        || has("tcpsocket")
+        || has("fsockopen(")
+        || has("socket.socket") && has("connect")
+        || (cmd("nc") || cmd("ncat") || cmd("netcat"))
+            && (has(" -e ")
+                || has(" -c ")
+                || has("mkfifo")
+                || has("/bin/sh")
+                || has("/bin/bash")
+                || has("| sh")
+                || has("|sh"))
+        || cmd("socat") && (has("exec:") || has("system:"))
+        || cmd("mkfifo") && (has("nc ") || has("sh"))
+    {
+        return Some("a reverse shell");
+    }
+    // Download and run.
+    if crate::output::pipe_to_shell(&l).is_some()
+        || (has("iex") || has("invoke-expression"))
+            && (has("downloadstring") || has("iwr") || has("invoke-webrequest") || has("net.webclient") || has("irm "))
+        || has("-encodedcommand")
+        || has("powershell -enc")
+        || has("powershell -e ")
+        || has("pwsh -enc")
+        || cmd("mshta") && has("http")
+        || cmd("regsvr32") && has("/i:http")
+        || cmd("certutil") && has("urlcache")
+        || cmd("bitsadmin") && has("/transfer")
+        || cmd("rundll32") && (has("javascript:") || has("http"))
+        || (cmd("curl") || cmd("wget"))
+            && (has("chmod +x") || has("&& ./") || has("; ./") || has("| python") || has("| perl"))
+    {
+        return Some("a download executed on the spot");
+    }
+    // Destructive.
+    if let Some(r) = destructive(s) {
+        return Some(r);
+    }
+    if (cmd("remove-item") || cmd("rm") || cmd("rmdir") || cmd("rd"))
+        && (has("-recurse") || has(" /s"))
+        && (has(" c:\\") || has(" c:/") || has("c:\\users") || has("c:\\windows"))
+    {
+        return Some("a destructive command");
+    }
+    if cmd("find") && has(" / ") && has("-delete")
+        || cmd("shred")
+        || cmd("format") && has(" c:")
+        || (cmd("del") || cmd("rd") || cmd("rmdir")) && has("/s") && has("c:\\")
+    {
+        return Some("a destructive command");
+    }
+    // Privilege escalation.
+    if (cmd("sudo")
+        && (has("sudo su")
+            || has("sudo -i")
+            || has("sudo -s")
+            || has("sudo bash")
+            || has("sudo sh")
+            || has("sudo passwd")
+            || has("sudoers")))
+        || cmd("chmod") && (has("u+s") || has("+s ") || has(" 4755") || has(" 6755"))
+        || has("--privileged")
+        || has("-v /:/")
+        || has("--volume /:/")
+        || cmd("nsenter")
+        || cmd("setcap") && has("cap_setuid")
+        || cmd("useradd")
+        || cmd("usermod") && has(" -a")
+        || has("net user") && has("/add")
+        || has("net localgroup administrators")
+        || has("/etc/sudoers")
+        || has("chroot /host")
+    {
+        return Some("a privilege escalation");
+    }
+    // Persistence.
+    if cmd("crontab") && !has("crontab -l")
+        || has("| crontab")
+        || has("/etc/cron")
+        || has("authorized_keys") && (has(">>") || has(">") || has("tee"))
+        || has(">> ~/.bashrc")
+        || has(">> ~/.profile")
+        || has(">> ~/.zshrc")
+        || has(">> ~/.bash_profile")
+        || has(">>~/.bashrc")
+        || has("schtasks /create")
+        || has("\\currentversion\\run")
+        || has("systemctl enable")
+        || has("launchctl load")
+        || has("core.hookspath")
+    {
+        return Some("a persistence mechanism (cron, shell profile, authorized_keys, scheduled task)");
+    }
+    // Exfiltration: a secrets file handed to a network tool.
+    let network = cmd("curl")
+        || cmd("wget")
+        || cmd("scp")
+        || cmd("rsync")
+        || cmd("nc")
+        || cmd("ncat")
+        || cmd("ftp")
+        || cmd("sftp")
+        || cmd("socat");
+    if network
+        && crate::path::check(&l, Role::Exec, &[])
+            .is_some_and(|r| r.contains("secret") || r.contains("credential") || r.contains("sensitive"))
+    {
+        return Some("a secrets file sent out of the host (exfiltration)");
+    }
+    if cmd("curl") && has("=@") {
+        return Some("data sent out of the host (exfiltration)");
+    }
+    if (cmd("curl")
+        && (has("-d @")
+            || has("--data @")
+            || has("--data-binary @")
+            || has("-f file=@")
+            || has("--upload-file")
+            || has(" -t ")))
+        || has("| curl")
+        || has("|curl")
+        || has("| nc ")
+        || has("|nc ")
+        || has("wget --post-file")
+        || has("--post-file=")
+        || (cmd("dig") || cmd("nslookup") || cmd("host") || cmd("ping")) && (has("$(") || has("`"))
+    {
+        return Some("data sent out of the host (exfiltration)");
+    }
+    // Shell escapes and obfuscated execution.
+    if has("$(printf")
+        || has("`printf")
+        || has("${path:0:1}")
+        || has("${home:0:1}")
+        || has("${ifs}")
+        || (cmd("perl") || cmd("ruby") || cmd("php") || cmd("lua"))
+            && (has(" -e") || has(" -r"))
+            && (has("exec") || has("system") || has("/bin/sh") || has("`"))
+        || (cmd("python") || cmd("python2") || cmd("python3"))
+            && has(" -c")
+            && (has("os.system")
+                || has("pty.spawn")
+                || has("subprocess")
+                || has("socket")
+                || has("exec(")
+                || has("__import__"))
+        || (cmd("vim") || cmd("vi")) && has(":!")
+        || has("--checkpoint-action=exec")
+        || cmd("zip") && has("-tt")
+        || cmd("find") && has("-exec") && (has("/bin/sh") || has("/bin/bash") || has(" sh "))
+        || has("awk") && (has("system(") || has("/inet/"))
+        || (cmd("less") || cmd("more") || cmd("man")) && has("!sh")
+        || cmd("env") && has("/bin/sh")
+        || (has("base64 -d") || has("base64 --decode") || has("xxd -r"))
+            && (has("| sh") || has("|sh") || has("| bash") || has("|bash"))
+        || has("/bin/sh -p")
+        || has("sh -p ")
+        || (has("base64 -d") || has("base64 --decode") || has("xxd -r")) && (has("eval") || has("$(") || has("`"))
+        || has("unset histfile")
+        || has("history -c")
+        || has("histfile=/dev/null")
+        || has("histsize=0")
+    {
+        return Some("an obfuscated or escaped shell");
     }
     None
 }
@@ -432,7 +800,11 @@ fn destructive(s: &str) -> Option<&'static str> {
                             | "/usr"
                             | "/root"
                             | "/boot"
-                    )
+                            | "~/*"
+                    ) || {
+                        let a = a.trim_matches(['\'', '"']);
+                        ["/var/lib", "/etc/", "~/", "/home/", "/usr/", "/srv"].iter().any(|p| a.starts_with(p))
+                    }
                 });
                 if recursive && wide {
                     return Some("a recursive delete of a system or home directory");
@@ -470,10 +842,19 @@ pub(crate) fn check(s: &str, role: Role) -> Option<&'static str> {
         }
         _ => {}
     }
+    if let Some(r) = danger(s) {
+        return Some(r);
+    }
     let resolved = role.resolved();
+    if !resolved
+        && role != Role::Exec
+        && let Some(r) = option_injection(s)
+    {
+        return Some(r);
+    }
     if resolved {
         let t = s.trim_start();
-        if role != Role::Url && t.len() > 1 && t.starts_with('-') && t.as_bytes()[1].is_ascii_alphabetic() {
+        if t.len() > 1 && t.starts_with('-') && t.as_bytes()[1].is_ascii_alphabetic() {
             return Some("a value starting with an option flag (argument injection)");
         }
         // `https://host/repo --upload-pack=…`: options smuggled after the value.
@@ -506,16 +887,30 @@ fn scan(s: &str, role: Role) -> Option<&'static str> {
     }
     let quotes = role == Role::Exec;
     for f in operators(s, quotes, 4096) {
+        if role == Role::Expr && f.op == Op::Pipe {
+            continue; // a template filter (`{{ x | date('%b') }}`), not a shell pipe
+        }
         let w = word_at(b, f.at);
         let t = tier(&w.text);
         let (argish, ended) = shell_arg(b, w.end);
         let flagged = match role {
+            // A command argument is run by design: pipelines and chains of ordinary
+            // commands are its normal use; a chained risky command or a write to a
+            // sensitive place is the attack.
             Role::Exec => match f.op {
-                Op::Background => t > Tier::None,
-                Op::Newline => !w.text.is_empty() && (t > Tier::None || argish),
-                Op::RedirOut => !w.text.is_empty() && w.text != "/dev/null" && !w.text.starts_with('&'),
-                Op::RedirIn => w.text.starts_with('/') || w.text.starts_with('~') || w.text.starts_with('.'),
-                _ => !w.text.is_empty() || matches!(f.op, Op::Subst | Op::Backtick),
+                Op::RedirOut | Op::RedirIn => {
+                    let target = w.text.trim_start_matches('>');
+                    crate::path::sensitive_target(target)
+                }
+                _ => {
+                    // The chained command itself, up to the next operator.
+                    let seg_end = b[f.at..]
+                        .iter()
+                        .position(|&c| matches!(c, b';' | b'|' | b'&' | b'\n'))
+                        .map_or(b.len(), |p| f.at + p);
+                    let seg = &s[f.at..seg_end];
+                    risky_word(&w.text) || crate::path::check(seg, Role::Exec, &[]).is_some()
+                }
             },
             Role::Path | Role::Host | Role::Url => match f.op {
                 Op::Subst => !w.text.is_empty(),
@@ -523,22 +918,41 @@ fn scan(s: &str, role: Role) -> Option<&'static str> {
                 Op::Seq | Op::Background => t > Tier::None || (role == Role::Host && !w.text.is_empty()),
                 Op::Pipe => t > Tier::None || (role != Role::Url && !w.text.is_empty()),
                 Op::And | Op::Or | Op::Newline => !w.text.is_empty() && (t > Tier::None || role != Role::Url),
-                Op::RedirOut | Op::RedirIn => role != Role::Url && t > Tier::None,
+                Op::RedirOut | Op::RedirIn => {
+                    role != Role::Url && (t > Tier::None || w.text.starts_with('/') || w.text.starts_with('~'))
+                }
             },
             _ => {
-                let strong = t == Tier::Distinct && (ended || argish || w.attached)
-                    || t == Tier::Ambiguous && (argish || (w.attached && ended));
+                // What follows the word: `,` continues brace expansion `{cat,/etc/passwd}`
+                // (after a `{`) but a media type elsewhere (`;base64,`); `=` makes the
+                // word an assignment (`$x = …`), not a command.
+                let next = b.get(w.end..).and_then(|r| r.iter().copied().find(|&c| !is_blank(c)));
+                let braced = b.get(f.at..).is_some_and(|r| r.iter().copied().find(|&c| !is_blank(c)) == Some(b'{'));
+                let argish = argish || braced && next == Some(b',');
+                let data_uri = !braced && next == Some(b',');
+                let assignment = next == Some(b'=');
+                let strong = !data_uri
+                    && !assignment
+                    && (t == Tier::Distinct && (ended || argish || w.attached)
+                        || t == Tier::Ambiguous && (argish || (w.attached && ended)));
                 match f.op {
                     Op::Subst => t > Tier::None,
                     Op::Backtick => {
                         let before = f.open.checked_sub(1).map(|p| b[p]);
                         let glued = before
-                            .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b'(' | b'"' | b'\'' | b':'));
+                            .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b'(' | b'"' | b'\'' | b':'))
+                            || s[..f.open].trim().is_empty();
                         strong && (glued || argish)
                     }
                     Op::Pipe => strong && !table_row(b, f.open),
-                    Op::Newline => t > Tier::None && argish,
-                    Op::RedirOut | Op::RedirIn => false,
+                    Op::Newline => strong,
+                    Op::And | Op::Or => strong || risky_word(&w.text),
+                    Op::RedirOut | Op::RedirIn => {
+                        let target = w.text.as_str();
+                        (target.starts_with('/') || target.starts_with('~'))
+                            && target.len() > 2
+                            && target[1..].contains(['/', '.'])
+                    }
                     _ => strong,
                 }
             }

@@ -101,6 +101,8 @@ use serde_json::Value;
 use walk::{Item, Leaf, Role};
 use warden_plugin_sdk::*;
 
+/// Strings of one payload that get every detector; later ones only size checks.
+const FULL_SCAN: usize = 2000;
 /// Most findings returned in one verdict.
 const MAX_FINDINGS: usize = 32;
 
@@ -210,23 +212,39 @@ struct Threats {
 
 impl Threats {
     /// All five detectors on one string of the arguments.
-    fn input_string(&self, p: &Policy, out: &mut Outcome, pointer: &str, name: &str, tool: &str, s: &str) {
-        let role = walk::role(name, tool);
+    #[allow(clippy::too_many_arguments)]
+    fn input_string(
+        &self,
+        p: &Policy,
+        out: &mut Outcome,
+        pointer: &str,
+        name: &str,
+        ctx: &CallContext,
+        s: &str,
+        full: bool,
+    ) {
+        let role = walk::role(name, &ctx.tool);
         let limits = &p.limits;
         let ex = p.action(Class::Exhaustion);
         if ex != Action::Off {
             if s.len() as u64 > limits.string_bytes {
                 let reason = format!("string of {} bytes is over the limit ({})", s.len(), limits.string_bytes);
                 out.add(ex, Class::Exhaustion.detector(), "arguments", pointer, &reason);
+                return; // blocked for its size; not worth scanning
             } else if let Some(r) = exhaust::numeric_string(name, s, limits) {
                 out.add(ex, Class::Exhaustion.detector(), "arguments", pointer, &r);
+            } else if !full {
             } else if let Some(r) = exhaust::content(name, s, role) {
                 out.add(ex, Class::Exhaustion.detector(), "arguments", pointer, r);
             }
         }
+        if !full {
+            return;
+        }
+        let roots: &[String] = if walk::roots_apply(&ctx.server, &ctx.tool, name) { &p.roots } else { &[] };
         let checks: [(Class, &dyn Fn() -> Option<&'static str>); 4] = [
             (Class::Command, &|| command::check(s, role)),
-            (Class::Path, &|| path::check(s, role, &p.roots)),
+            (Class::Path, &|| path::check(s, role, roots)),
             (Class::Ssrf, &|| ssrf::check(s, role, p)),
             (Class::Code, &|| code::check(s, role)),
         ];
@@ -246,6 +264,7 @@ impl Threats {
         let p = self.config.policy(&ctx.server, &ctx.tool);
         let mut out = Outcome::default();
         let ex = p.action(Class::Exhaustion);
+        let mut strings = 0usize;
         match parse(content) {
             Parsed::Json(v) => {
                 let depth = walk::walk(&v, &mut |item: Item<'_>| {
@@ -253,7 +272,21 @@ impl Threats {
                         return;
                     }
                     match item.leaf {
-                        Leaf::Str(s) => self.input_string(&p, &mut out, &item.pointer, item.name, &ctx.tool, s),
+                        Leaf::Str(s) => {
+                            // Past FULL_SCAN strings only sizes are checked: thousands of
+                            // values are an exhaustion finding of their own.
+                            strings += 1;
+                            let full = strings <= FULL_SCAN;
+                            self.input_string(&p, &mut out, &item.pointer, item.name, ctx, s, full)
+                        }
+                        Leaf::Operator(op) => {
+                            let action = p.action(Class::Code);
+                            if action != Action::Off
+                                && let Some(r) = code::operator(op, &item.pointer)
+                            {
+                                out.add(action, Class::Code.detector(), "arguments", &item.pointer, r);
+                            }
+                        }
                         Leaf::Num(n) => {
                             if ex != Action::Off
                                 && let Some(v) = n.as_f64()
@@ -285,7 +318,8 @@ impl Threats {
                         break;
                     }
                     let name = walk::name_of(&t.path);
-                    self.input_string(&p, &mut out, &t.path, &name, &ctx.tool, &t.text);
+                    strings += 1;
+                    self.input_string(&p, &mut out, &t.path, &name, ctx, &t.text, strings <= FULL_SCAN);
                 }
             }
         }
@@ -314,9 +348,14 @@ impl Threats {
         let mut out = Outcome::default();
         match parse(content) {
             Parsed::Json(v) => {
+                let mut strings = 0usize;
                 walk::walk(&v, &mut |item: Item<'_>| {
                     if let Leaf::Str(s) = item.leaf
                         && !out.full()
+                        && {
+                            strings += 1;
+                            strings <= FULL_SCAN
+                        }
                     {
                         self.output_string(&p, &mut out, &item.pointer, s);
                     }

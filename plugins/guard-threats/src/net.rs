@@ -185,6 +185,10 @@ const METADATA_NAMES: &[&str] = &[
     "metadata.azure.internal",
     "kubernetes.default",
     "kubernetes.default.svc",
+    "metadata.packet.net",
+    "metadata.platformequinix.com",
+    "metadata.tencentyun.com",
+    "metadata.oraclecloud.com",
 ];
 const INTERNAL_SUFFIXES: &[&str] = &[
     "localhost",
@@ -199,6 +203,7 @@ const INTERNAL_SUFFIXES: &[&str] = &[
     "private",
     "svc",
     "cluster.local",
+    "consul",
     "in-addr.arpa",
     "ip6.arpa",
 ];
@@ -323,7 +328,7 @@ pub(crate) struct Url {
 pub(crate) fn parse_url(s: &str) -> Option<Url> {
     let colon = s.find(':')?;
     let scheme = &s[..colon];
-    if scheme.is_empty()
+    if scheme.len() < 2
         || scheme.len() > 24
         || !scheme.as_bytes()[0].is_ascii_alphabetic()
         || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
@@ -390,6 +395,8 @@ fn fold_host_char(c: char) -> Option<char> {
         0x3002 | 0xFF61 => '.',
         0x2460..=0x2468 => char::from_u32(u - 0x2460 + u32::from(b'1')).unwrap_or(c),
         0x24EA => '0',
+        0x24B6..=0x24CF => char::from_u32(u - 0x24B6 + u32::from(b'a')).unwrap_or(c),
+        0x24D0..=0x24E9 => char::from_u32(u - 0x24D0 + u32::from(b'a')).unwrap_or(c),
         0x2070 => '0',
         0x2080..=0x2089 => char::from_u32(u - 0x2080 + u32::from(b'0')).unwrap_or(c),
         0x200B..=0x200D | 0x2060 | 0xFEFF | 0xAD => return None,

@@ -27,7 +27,37 @@ const SHELLS: &[&str] = &[
     "powershell",
     "source",
 ];
-const RUN_VERBS: &[&str] = &["run", "execute", "exec", "paste", "type", "enter", "invoke", "launch", "issue"];
+const RUN_VERBS: &[&str] = &[
+    "run",
+    "runs",
+    "running",
+    "execute",
+    "executes",
+    "executing",
+    "exec",
+    "paste",
+    "type",
+    "enter",
+    "invoke",
+    "launch",
+    "issue",
+    "exécutez",
+    "exécuter",
+    "exécute",
+    "lancez",
+    "ejecuta",
+    "ejecute",
+    "ejecutar",
+    "ejecutá",
+    "führe",
+    "führen",
+    "ausführen",
+    "esegui",
+    "eseguire",
+    "execute-o",
+    "executar",
+    "execute:",
+];
 const FETCH_VERBS: &[&str] = &[
     "fetch", "get", "visit", "open", "navigate", "browse", "request", "curl", "wget", "download", "load", "access",
     "call", "query", "retrieve", "read", "go", "send", "post", "check", "connect", "hit", "poll", "grab", "ping",
@@ -36,20 +66,21 @@ const FETCH_VERBS: &[&str] = &[
 const URGENT: &[&str] = &[
     "assistant",
     " ai ",
+    "ai:",
+    "@ai",
     "agent",
-    "you must",
-    "immediately",
+    "the model",
+    "llm",
+    "asistente",
     "without asking",
     "do not tell",
     "don't tell",
+    "do not ask",
     "silently",
-    "automatically",
     "before responding",
     "before answering",
-    "to continue",
-    "required",
-    "mandatory",
-    "must be run",
+    "sans prévenir",
+    "antes de responder",
 ];
 const DESCRIPTIVE: &[&str] = &[
     "listening",
@@ -67,7 +98,7 @@ const DESCRIPTIVE: &[&str] = &[
 ];
 
 fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b >= 0x80
 }
 
 /// Positions of whole-word occurrences of any of `words` in `lower` (capped).
@@ -155,54 +186,15 @@ fn urgent(lower: &str, at: usize) -> bool {
     URGENT.iter().any(|u| w.contains(u))
 }
 
-/// Risky content in a command the text asks to run.
-fn risky(cmd: &str) -> bool {
-    let c = cmd;
-    [
-        "rm -",
-        "chmod",
-        "chown",
-        "sudo",
-        "| ",
-        "|sh",
-        "; ",
-        "&&",
-        "> ",
-        "/etc/",
-        "~/.",
-        ".ssh",
-        ".aws",
-        ".env",
-        "printenv",
-        "env |",
-        "base64",
-        "nc ",
-        "curl ",
-        "wget ",
-        "http://",
-        "https://",
-        "mkfifo",
-        "eval",
-        "export ",
-        "crontab",
-        "id_rsa",
-        "passwd",
-        "shadow",
-        "powershell",
-        "certutil",
-        "invoke-",
-        "iex",
-    ]
-    .iter()
-    .any(|k| c.contains(k))
-        || crate::path::check(cmd, Role::Exec, &[]).is_some()
-}
-
 /// The command a "run …" phrase points at: the first code span or fenced block,
 /// or the text after a colon up to the end of its line.
 fn command_text(after_verb: &str) -> Option<&str> {
     let tick = after_verb.find('`');
-    let colon = after_verb.find(':');
+    // A colon that introduces something (not `https://`, not `a:b`).
+    let colon = after_verb
+        .match_indices(':')
+        .map(|(i, _)| i)
+        .find(|&i| after_verb[i + 1..].starts_with([' ', '\n', '\t']) || i + 1 == after_verb.len());
     match (tick, colon) {
         (Some(t), c) if c.is_none_or(|c| t < c + 8) => {
             let rest = after_verb[t..].trim_start_matches('`');
@@ -212,12 +204,105 @@ fn command_text(after_verb: &str) -> Option<&str> {
         }
         (_, Some(c)) if c < 80 => {
             let rest = after_verb[c + 1..].trim_start_matches([' ', '\n']);
+            let rest = match rest.strip_prefix("```") {
+                // A fenced block: skip the language tag, take the first line.
+                Some(fenced) => fenced.split_once('\n').map_or(fenced, |(_, body)| body),
+                None => rest,
+            };
             let rest = rest.strip_prefix("$ ").unwrap_or(rest);
             let end = rest.find('\n').unwrap_or(rest.len());
             Some(&rest[..end])
         }
-        _ => None,
+        _ => {
+            // The command right after the verb: "… should execute cat ~/.aws/credentials".
+            let rest = after_verb.trim_start_matches([' ', '\n']);
+            let first = rest.split_whitespace().next().unwrap_or("");
+            let known = crate::command::is_command_word(first);
+            known.then(|| &rest[..rest.find('\n').unwrap_or(rest.len())])
+        }
     }
+}
+
+/// Whether the download in `cmd` (a downloader and its arguments) comes over plain
+/// HTTP, from an IP address or an internal host, rather than a named HTTPS host.
+fn insecure_source(cmd: &str) -> bool {
+    let line = cmd.lines().next().unwrap_or("");
+    for w in line.split_whitespace().skip(1) {
+        let w = w.trim_matches(['"', '\'', '`', '(', ')']);
+        if w.starts_with('-') || w.is_empty() || w.starts_with('|') {
+            if w.starts_with('|') {
+                break;
+            }
+            continue;
+        }
+        if let Some(u) = net::parse_url(w) {
+            return u.scheme != "https" || net::parse_ip(&u.host).is_some() || net::classify(&u.host).0.is_some();
+        }
+        if w.contains('.') {
+            return true; // no scheme: curl and wget default to plain HTTP
+        }
+    }
+    false
+}
+
+/// Commands that are risky in themselves (not just any command with a pipe).
+fn risky_strict(cmd: &str) -> bool {
+    [
+        "rm -rf",
+        "chmod +x",
+        "chmod 777",
+        "| sh",
+        "|sh",
+        "| bash",
+        "|bash",
+        "/dev/tcp",
+        "nc -e",
+        ".ssh/",
+        ".aws/",
+        "id_rsa",
+        "authorized_keys",
+        "printenv",
+        "/etc/shadow",
+        "/etc/passwd",
+        "crontab",
+        "| iex",
+        "|iex",
+        "-encodedcommand",
+        "sudo rm",
+        "mkfs",
+        "base64 -d",
+    ]
+    .iter()
+    .any(|k| cmd.contains(k))
+        || crate::path::check(cmd, Role::Exec, &[]).is_some()
+}
+
+/// The longest base64 run of 24+ characters in `s`, decoded, if it is readable text.
+fn base64_runs(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let is_b64 = |c: u8| c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'=';
+    let mut i = 0;
+    let mut checked = 0;
+    while i < b.len() && checked < 16 {
+        if !is_b64(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && is_b64(b[i]) {
+            i += 1;
+        }
+        if i - start >= 24 {
+            checked += 1;
+            if let Some(bytes) = crate::code::decode_prefix(&s[start..i])
+                && bytes.len() >= 16
+                && bytes.iter().all(|&c| c == b'\n' || c == b'\t' || (0x20..0x7f).contains(&c))
+            {
+                return Some(String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+    }
+    None
 }
 
 /// Why a result's string instructs to run a command, or `None`.
@@ -226,28 +311,57 @@ pub(crate) fn command(s: &str) -> Option<&'static str> {
     if let Some(r) = always_dangerous(&lower) {
         return Some(r);
     }
+    // A tool call spelled out for the agent: `run_command with command="…"`.
+    for key in ["command=", "command\":", "cmd=", "\"cmd\":", "command:", "script="] {
+        for (k, _) in lower.match_indices(key).take(8) {
+            let arg =
+                window(&lower, k + key.len(), k + key.len() + 300).trim_start().trim_start_matches(['"', '\'', '`']);
+            if crate::command::danger(arg).is_some() || risky_strict(arg) {
+                return Some("an instruction to call a tool with a dangerous command");
+            }
+        }
+    }
+    // Encoded commands to decode and run.
+    if let Some(decoded) = base64_runs(s) {
+        let d = decoded.to_ascii_lowercase();
+        if crate::command::danger(&d).is_some() || always_dangerous(&d).is_some() || risky_strict(&d) {
+            return Some("an encoded command to decode and run");
+        }
+    }
+    // Spreadsheet cells that run programs when opened.
+    if s.lines().take(2000).any(|line| line.split(',').any(|cell| crate::code::formula(cell).is_some())) {
+        return Some("a spreadsheet DDE formula");
+    }
     let verbs = word_hits(&lower, RUN_VERBS, 512);
     if verbs.is_empty() {
         return None;
     }
     if let Some(at) = pipe_to_shell(&lower) {
+        // Installers from named HTTPS hosts are everyday documentation; a download
+        // over plain HTTP, from an address or an internal host, or one addressed to
+        // the agent, is the attack.
         let near = verbs.iter().any(|&(v, _)| v < at + 200 && at < v + 300);
-        if near || urgent(&lower, at) {
+        if near && insecure_source(window(&lower, at, at + 300)) || urgent(&lower, at) {
             return Some("an instruction to pipe a download into a shell");
         }
     }
     for &(v, e) in &verbs {
         let object = window(&lower, e, e + 60);
-        let names_command =
+        let _names_command =
             ["command", "script", "following", "this", "these", "terminal", "shell", "console", "`", "$ ", ":"]
                 .iter()
                 .any(|o| object.contains(o));
-        if !names_command {
+        let Some(body) = command_text(window(&lower, e, e + 600)) else { continue };
+        let first = body.trim_start().trim_start_matches("sudo ").split_whitespace().next().unwrap_or("");
+        if !crate::command::is_command_word(first) && !first.starts_with('/') && !first.starts_with("./") {
             continue;
         }
-        let Some(body) = command_text(window(&lower, e, e + 600)) else { continue };
         let verb = &lower[v..e];
-        if risky(body) || urgent(&lower, v) || (matches!(verb, "execute" | "exec") && object.contains("command")) {
+        let secure_install = pipe_to_shell(body).is_some_and(|at| !insecure_source(window(body, at, at + 300)));
+        if !secure_install && (risky_strict(body) || crate::command::danger(body).is_some())
+            || urgent(&lower, v)
+            || (matches!(verb, "execute" | "exec") && object.contains("command"))
+        {
             return Some("an instruction to run a command");
         }
     }
@@ -304,7 +418,9 @@ pub(crate) fn fetch(s: &str, policy: &Policy) -> Option<&'static str> {
         if DESCRIPTIVE.iter().any(|d| before.contains(d)) && !urgent(&lower, at) {
             continue;
         }
-        let asked = verbs.iter().any(|&(v, _)| v < at && at - v <= reach && v >= line_start);
+        // A Markdown image is fetched by whoever renders it.
+        let image = lower[..at].ends_with("](") && lower[..at].rfind("![").is_some_and(|p| at - p < 300);
+        let asked = image || verbs.iter().any(|&(v, _)| v < at && at - v <= reach && v >= line_start);
         if asked {
             return Some(reason);
         }

@@ -33,10 +33,36 @@ fn sensitive(n: &str) -> Option<&'static str> {
         "/dev/fd/",
         "/dev/sda",
         "/dev/nvme",
+        "/etc/sudoers.d/",
+        "/etc/cron",
+        "/etc/crontab",
+        "/etc/ld.so.preload",
+        "/etc/rc.local",
+        "/etc/profile",
+        "/etc/systemd/",
+        "/etc/init.d/",
+        "/etc/security/",
+        "/etc/pam.d/",
+        "/var/spool/cron",
+        "/var/lib/docker",
+        "/var/run/docker.sock",
+        "/run/docker.sock",
+        "/var/log/auth.log",
+        "/var/log/secure",
+        "/boot",
+        "/sys/",
+        "/proc/",
+        "/lib/systemd/",
+        "/etc",
+        "c:/windows/system32",
+        "c:/programdata/ssh",
+        "c:/inetpub/",
     ];
     for a in ABSOLUTE {
+        let prefix_only = matches!(*a, "/etc/cron" | "/etc/sudoers" | "/var/spool/cron");
         if n == a.trim_end_matches('/')
-            || n.starts_with(a) && (a.ends_with('/') || n[a.len()..].starts_with('/') || n.len() == a.len())
+            || n.starts_with(a)
+                && (prefix_only || a.ends_with('/') || n[a.len()..].starts_with('/') || n.len() == a.len())
         {
             return Some("a sensitive system file or directory");
         }
@@ -100,7 +126,25 @@ fn sensitive(n: &str) -> Option<&'static str> {
     ) || ["id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"]
         .iter()
         .any(|k| base.starts_with(k) && !base.ends_with(".pub"))
-        || [".key", ".p12", ".pfx", ".jks", ".keystore", "_key.pem", "-key.pem"]
+        || matches!(
+            base,
+            ".bashrc"
+                | ".bash_profile"
+                | ".profile"
+                | ".zshrc"
+                | ".zprofile"
+                | ".bash_logout"
+                | "login.keychain-db"
+                | "login.keychain"
+                | "web.config"
+                | "ssh_host_rsa_key"
+                | "ssh_host_ed25519_key"
+                | "sam"
+        )
+        || n.contains("/library/keychains/")
+        || n.contains("/.config/autostart/")
+        || n.contains("/.git/hooks/")
+        || [".key", ".p12", ".pfx", ".jks", ".keystore", "_key.pem", "-key.pem", ".pem", ".kdbx", ".ovpn", ".ppk"]
             .iter()
             .any(|e| base.len() > e.len() && base.ends_with(e))
         || base == ".env"
@@ -119,10 +163,36 @@ struct Normal {
     climbed: bool,
     /// Any `..`-like segment.
     dotdot: bool,
+    /// Directories the `..` segments removed.
+    pops: usize,
+}
+
+/// Look-alike slashes and dots that some decoders and file systems fold:
+/// `／` `∕` `⁄` `＼` `．` and the one-dot leader.
+fn fold_lookalikes(p: &str) -> String {
+    p.chars()
+        .map(|c| match c {
+            '\u{FF0F}' | '\u{2215}' | '\u{2044}' | '\u{29F8}' => '/',
+            '\u{FF3C}' | '\u{29F5}' | '\u{FE68}' => '\\',
+            '\u{FF0E}' | '\u{2024}' | '\u{FE52}' => '.',
+            _ => c,
+        })
+        .collect()
+}
+
+/// Whether a redirection target or written file is a place no command should write:
+/// secrets, system and persistence locations.
+pub(crate) fn sensitive_target(t: &str) -> bool {
+    let t = t.trim_matches(['"', '\'']);
+    if t.is_empty() || t == "/dev/null" || t.starts_with("/dev/std") || t.starts_with('&') {
+        return false;
+    }
+    let n = normalize(t);
+    sensitive(&n.path).is_some() || n.path.starts_with("/var/www") || n.path.starts_with("/etc/")
 }
 
 fn normalize(p: &str) -> Normal {
-    let p = p.replace('\\', "/").to_lowercase();
+    let p = fold_lookalikes(p).replace('\\', "/").to_lowercase();
     let b = p.as_bytes();
     let (prefix, body) = if let Some(rest) = p.strip_prefix('/') {
         ("/", rest)
@@ -134,7 +204,7 @@ fn normalize(p: &str) -> Normal {
         ("", p.as_str())
     };
     let mut stack: Vec<&str> = Vec::new();
-    let (mut climbed, mut dotdot) = (false, false);
+    let (mut climbed, mut dotdot, mut pops) = (false, false, 0);
     for seg in body.split('/') {
         let seg = seg.trim_end_matches([';', ' ']); // Tomcat `..;/`, Windows trailing blanks
         if seg.is_empty() || seg == "." {
@@ -144,6 +214,8 @@ fn normalize(p: &str) -> Normal {
             dotdot = true;
             if stack.pop().is_none() {
                 climbed = true;
+            } else {
+                pops += 1;
             }
             continue;
         }
@@ -154,7 +226,7 @@ fn normalize(p: &str) -> Normal {
         "/" | "~/" => format!("{prefix}{}", stack.join("/")),
         drive => format!("{drive}/{}", stack.join("/")),
     };
-    Normal { path, absolute: !prefix.is_empty(), climbed, dotdot }
+    Normal { path, absolute: !prefix.is_empty(), climbed, dotdot, pops }
 }
 
 fn under(path: &str, root: &str) -> bool {
@@ -199,7 +271,14 @@ fn examine(raw: &str, encoded: bool, mode: Mode, roots: &[String]) -> Option<&'s
             return Some(r);
         }
     }
-    if mode == Mode::Path && n.absolute && n.dotdot {
+    if mode == Mode::Path
+        && ["/usr/local/bin/", "/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/", "/usr/lib/", "/lib/"]
+            .iter()
+            .any(|d| n.path.starts_with(d))
+    {
+        return Some("a system binary or library location");
+    }
+    if mode == Mode::Path && n.absolute && n.pops >= 2 {
         return Some("a `..` traversal inside an absolute path");
     }
     if mode == Mode::Path && !roots.is_empty() && n.absolute && !roots.iter().any(|r| under(&n.path, &r.to_lowercase()))

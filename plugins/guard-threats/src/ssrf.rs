@@ -46,6 +46,12 @@ pub(crate) fn judge(url: &Url, policy: &Policy, data: bool) -> Option<&'static s
 }
 
 pub(crate) fn judge_host(host: &str, policy: &Policy, data: bool) -> Option<&'static str> {
+    judge_host_as(host, policy, data, false)
+}
+
+/// `bare`: the host was written without a scheme (`"server": "github"`), where a
+/// single-label name is as likely a product or service name as an intranet host.
+fn judge_host_as(host: &str, policy: &Policy, data: bool, bare: bool) -> Option<&'static str> {
     if host.is_empty() || host.len() > 255 {
         return None;
     }
@@ -54,7 +60,8 @@ pub(crate) fn judge_host(host: &str, policy: &Policy, data: bool) -> Option<&'st
         return None;
     }
     match reason {
-        Some(r) if !data || r.contains("metadata") => Some(r),
+        Some(r) if bare && r.starts_with("a single-label") => None,
+        Some(r) if !data => Some(r),
         Some(_) => None,
         None if policy.deny_other_hosts && !data => Some("a host not in allowed_hosts"),
         None => None,
@@ -108,7 +115,7 @@ pub(crate) fn check(s: &str, role: Role, policy: &Policy) -> Option<&'static str
                     || first.starts_with("//")
                     || first.starts_with("\\\\")
                     || looks_like_authority(auth);
-                if bare && let Some(r) = judge_host(&net::split_authority(auth).0, policy, false) {
+                if bare && let Some(r) = judge_host_as(&net::split_authority(auth).0, policy, false, true) {
                     return Some(r);
                 }
             }
@@ -126,7 +133,7 @@ pub(crate) fn check(s: &str, role: Role, policy: &Policy) -> Option<&'static str
                         continue;
                     }
                     if looks_like_authority(a)
-                        && let Some(r) = judge_host(&net::split_authority(a).0, policy, false)
+                        && let Some(r) = judge_host_as(&net::split_authority(a).0, policy, false, true)
                     {
                         return Some(r);
                     }
@@ -142,7 +149,15 @@ pub(crate) fn check(s: &str, role: Role, policy: &Policy) -> Option<&'static str
             continue;
         }
         for u in find_urls(v, 256) {
-            if let Some(r) = judge(&u, policy, data) {
+            // A Markdown image in data is fetched by whatever renders it.
+            let image = data && v.contains("![") && v.contains(&format!("]({}:", u.scheme));
+            // In free text only fetchable URLs count (not `postgres://…@localhost`).
+            let fetchable = matches!(u.scheme.as_str(), "http" | "https" | "ws" | "wss" | "ftp")
+                || net::dangerous_scheme(&u.scheme).is_some();
+            if !fetchable && !matches!(role, Role::Url | Role::Host) {
+                continue;
+            }
+            if let Some(r) = judge(&u, policy, data && !image) {
                 return Some(r);
             }
         }

