@@ -5,6 +5,8 @@
 //! policy needs them). Prints recall and precision per class and per kind, the
 //! false-positive rate on the benign look-alikes, and every miss and false positive by
 //! id; asserts the floors, and that a flagged attack is named by its class's detector.
+//! `threats-holdout.jsonl` is a second pass, written after the detector had been
+//! measured on the first files (which it may therefore fit), held to the same floors.
 //!
 //! A case: `{"id", "label": 1|0, "kind", "direction": "input"|"output", "server",
 //! "tool", "payload"}`; label 1 must get a non-allow verdict, label 0 must be allowed.
@@ -26,6 +28,11 @@ const CLASSES: &[(&str, &str, f64)] = &[
     // plugin's detectors may name them (the spec does not fix one).
     ("threats-output", "threats.", 0.90),
 ];
+
+/// A second pass written after the detector had been measured on the files above: its
+/// attacks are held to the same floors per class (the kind's first segment), its benign
+/// cases (input and output) to [`BENIGN_MAX_FPR`].
+const HOLDOUT: &str = "threats-holdout";
 
 /// The benign look-alikes of every input class, and their false-positive ceiling.
 const BENIGN: &str = "threats-benign";
@@ -139,9 +146,21 @@ fn names(detector: &str, class: &str) -> bool {
 
 #[test]
 fn threat_detectors_meet_their_floors_on_the_red_team_set() {
-    let mut files: Vec<(&str, &str, Option<f64>)> = CLASSES.iter().map(|&(f, d, r)| (f, d, Some(r))).collect();
-    files.push((BENIGN, "", None));
-    let all: Vec<(&str, Vec<Value>)> = files.iter().map(|&(f, _, _)| (f, cases(f))).collect();
+    // (name, detector, recall floor or None for a benign group, cases).
+    let mut groups: Vec<(String, &str, Option<f64>, Vec<Value>)> =
+        CLASSES.iter().map(|&(f, d, r)| (f.to_string(), d, Some(r), cases(f))).collect();
+    groups.push((BENIGN.to_string(), "", None, cases(BENIGN)));
+    // The held-out pass: one file, split by the class its kinds start with.
+    let mut holdout = cases(HOLDOUT);
+    for &(file, detector, floor) in CLASSES {
+        let class = file.trim_start_matches("threats-");
+        let (these, rest): (Vec<Value>, Vec<Value>) =
+            holdout.into_iter().partition(|c| c["kind"].as_str().unwrap_or("").split('.').next() == Some(class));
+        holdout = rest;
+        groups.push((format!("holdout/{class}"), detector, Some(floor), these));
+    }
+    groups.push(("holdout/benign".to_string(), "", None, holdout));
+    let all: Vec<(&str, &Vec<Value>)> = groups.iter().map(|(name, _, _, cs)| (name.as_str(), cs)).collect();
 
     // One scan per direction over every case of every file.
     let mut answers = BTreeMap::new();
@@ -161,7 +180,7 @@ fn threat_detectors_meet_their_floors_on_the_red_team_set() {
     // the benign set's cases flagged under this class's detector.
     let mut benign_flags: BTreeMap<String, u32> = BTreeMap::new();
     if let Some((_, benign)) = all.iter().find(|(f, _)| *f == BENIGN) {
-        for case in benign {
+        for case in benign.iter() {
             let id = case["id"].as_str().expect("string id");
             if let Some(a) = answers.get(id).filter(|a| a.verdict != "allow") {
                 for d in &a.detectors {
@@ -174,7 +193,8 @@ fn threat_detectors_meet_their_floors_on_the_red_team_set() {
         "{:<20} {:<20} {:>5} {:>7} {:>9} {:>8} {:>7} {:>6} {:>9}",
         "file", "detector", "cases", "recall", "precision", "fp rate", "blocked", "warned", "wrong det"
     );
-    for ((file, cases), &(_, class, floor)) in all.iter().zip(&files) {
+    for (file, class, floor, cases) in &groups {
+        let (class, floor) = (*class, *floor);
         let (mut total, mut by_kind) = (Tally::default(), BTreeMap::<String, Tally>::new());
         let (mut missed, mut false_pos, mut wrong_detector) = (Vec::new(), Vec::new(), Vec::new());
         let (mut blocked, mut warned) = (0, 0);
@@ -240,7 +260,9 @@ fn threat_detectors_meet_their_floors_on_the_red_team_set() {
         if !wrong_detector.is_empty() {
             println!("  flagged under another detector: {}", wrong_detector.join(", "));
         }
-        if let Some(floor) = floor {
+        if cases.is_empty() {
+            failures.push(format!("{file}: no cases"));
+        } else if let Some(floor) = floor {
             if total.recall() < floor {
                 failures.push(format!("{file}: recall {:.3} (floor {floor})", total.recall()));
             }
