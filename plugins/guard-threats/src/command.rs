@@ -842,6 +842,9 @@ pub(crate) fn check(s: &str, role: Role) -> Option<&'static str> {
         }
         _ => {}
     }
+    if s.trim_start().starts_with("data:") {
+        return None; // a data: URI (`data:image/png;base64,…`) is not parsed by a shell
+    }
     if let Some(r) = danger(s) {
         return Some(r);
     }
@@ -909,7 +912,12 @@ fn scan(s: &str, role: Role) -> Option<&'static str> {
                         .position(|&c| matches!(c, b';' | b'|' | b'&' | b'\n'))
                         .map_or(b.len(), |p| f.at + p);
                     let seg = &s[f.at..seg_end];
-                    risky_word(&w.text) || crate::path::check(seg, Role::Exec, &[]).is_some()
+                    let fetches = matches!(f.op, Op::Subst | Op::Backtick)
+                        && matches!(
+                            w.text.rsplit('/').next().unwrap_or(""),
+                            "curl" | "wget" | "fetch" | "iwr" | "irm" | "nc" | "ncat"
+                        );
+                    fetches || risky_word(&w.text) || crate::path::check(seg, Role::Exec, &[]).is_some()
                 }
             },
             Role::Path | Role::Host | Role::Url => match f.op {

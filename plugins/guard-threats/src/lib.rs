@@ -10,33 +10,52 @@
 //!
 //! | detector             | what it finds |
 //! |----------------------|---------------|
-//! | `threats.command`    | shell operators found by a quote-aware scan (`;`, `&&`, `\|\|`, `\|`, `&`, newlines, backticks, `$( )`, `<( )`, redirections) followed by a command word; `$IFS` tricks, reverse shells (`/dev/tcp`, `nc -e`), option injection (`-oProxyCommand=…` as a host or file name), destructive commands in command arguments |
+//! | `threats.command`    | shell operators found by a quote-aware scan (`;`, `&&`, `\|\|`, `\|`, `&`, newlines, backticks, `$( )`, `<( )`, `>( )`, redirections; also percent-encoded) followed by a command word (also obfuscated: `/???/??t`, `$a$b`, `{cat,…}`, ANSI-C `$'\x..'`); `$IFS` tricks; options that run commands (`-oProxyCommand=`, `--upload-pack=`, `--checkpoint-action=`); dangerous commands in themselves: reverse shells, download-and-run, privilege escalation, persistence, exfiltration, shell escapes, destructive commands |
 //! | `threats.path`       | `..` traversal (also percent-encoded in up to three rounds, `%c0%af` overlong UTF-8, `%u002e`, backslashes, `....//`, `..;/`), `..` inside absolute paths, well-known secrets locations (SSH keys, cloud credentials, `/etc/shadow`, `.env`, shell histories, ...), `/proc/self` and device paths, UNC paths, NUL bytes, absolute paths outside `allowed_roots` |
 //! | `threats.ssrf`       | URLs and hosts whose form reaches loopback, private, link-local, shared, multicast or cloud-metadata ranges (inet_aton forms `2130706433`, `0x7f.1`, `017700000001`, `127.1`; IPv6 incl. `[::ffff:127.0.0.1]`, NAT64, 6to4, `fd00::/8`, `fe80::/10`), localhost and internal names (`*.localhost`, `*.internal`, `metadata.google.internal`, single-label hosts), wildcard-DNS names embedding such addresses (`10.0.0.1.nip.io`, `127-0-0-1.sslip.io`), full-width and percent-encoded hosts, userinfo tricks (`http://a@127.0.0.1`), and `file:`, `gopher:`, `dict:`, `ldap:`, `jar:`, PHP-wrapper schemes |
-//! | `threats.code`       | eval-style calls (`eval(`, `os.system`, `child_process`, `__import__('os')`), Python dunder escapes, serialized objects (pickle, YAML `!!python/object`, Java `rO0AB`, .NET BinaryFormatter, PHP `O:8:"…"`, `$type`/`@type` gadgets), Log4Shell lookups, XXE, template expressions (`{{ }}`, `${ }`, `#{ }`, `<%= %>`, `{% %}`, Velocity/Freemarker) whose contents compute or reach objects, SQL tautologies, stacked destructive statements, `UNION SELECT`, quote-then-comment, time-based and out-of-band SQL functions |
-//! | `threats.exhaustion` | numbers in count/limit/size/depth/timeout/retry arguments over the limits (unit-aware: `timeout_ms`, `size_mb`; numeric strings such as `"10GB"`), negative values there, strings longer than `limits.string_bytes`, arrays longer than `limits.array_items`, nesting deeper than `limits.nesting`, regexes with nested quantifiers in regex arguments, XML/YAML expansion bombs, huge exponents in expressions |
+//! | `threats.code`       | eval-style calls (`eval(`, `os.system`, `child_process`, `__import__('os')`) and file/process access in evaluated arguments, Python dunder escapes (also `\x5f`-escaped), serialized objects (pickle raw, hex or base64; YAML `!!python/object`; Java `rO0AB`; .NET BinaryFormatter; PHP `O:8:"…"`; `$type`/`@type` gadgets), Log4Shell lookups, XXE, template expressions (`{{ }}`, `${ }`, `#{ }`, `<%= %>`, `{% %}`, `@( )`, Smarty, Velocity, Freemarker) whose contents compute or reach objects, SQL tautologies (also `/**/`-spaced, percent-encoded, full-width), stacked destructive statements, `UNION SELECT`, injected subqueries, quote-then-comment, time-based, file and command SQL functions, NoSQL operators where a plain value belongs (`{"$ne": null}`, `$where`), LDAP filter injection, spreadsheet DDE/exfiltrating formulas |
+//! | `threats.exhaustion` | numbers in count/limit/size/depth/timeout/retry arguments over the limits (unit-aware: `timeout_ms`, `size_mb`; numeric strings such as `"10GB"`, `"100000x100000"`), negative values there, astronomically large values anywhere, strings longer than `limits.string_bytes`, arrays longer than `limits.array_items`, nesting deeper than `limits.nesting` (also inside a string), catastrophic regexes (nested quantifiers, overlapping alternatives, huge counted repeats) in regex arguments, XML/YAML expansion bombs, fork bombs, endless loops, huge sleeps/allocations/writes and stress tools in commands, huge powers and allocations in expressions, unbounded recursive queries, cartesian joins and huge numbers in SQL |
 //!
 //! **Argument names weight the detectors.** How the upstream uses a value is read
 //! from its argument's name (the nearest object key; for generic names such as
-//! `input`, the tool's name): *executed* (`command`, `cmd`, `args`: any chaining
-//! counts), *resolved* (`path`, `filename`, `url`, `host`: any operator followed by
-//! a word, any traversal), *SQL* (`query`, `sql`, `where`: tautologies and stacked
-//! destructive statements only), *expressions* (`template`, `expression`), *data*
-//! (`code`, `diff`, `content`, `text`, `message`, ...: high-confidence patterns only
-//! — reverse shells, deserialization, dunder escapes, template probes, quoted SQL
-//! tautologies, encoded traversal, metadata URLs) and *other* names (a command word
-//! with a shell-looking argument after an operator, URLs anywhere, path-like values).
+//! `input`, the tool's name):
+//! - *executed* (`command`, `cmd`, `script`, `args`; argument vectors are also
+//!   checked joined): running commands is the tool's job, so ordinary pipelines and
+//!   chains pass; a chained risky command (shells, `nc`, `rm`, `sudo`, `whoami`, ...),
+//!   a substituted download, a redirection to a sensitive place, or a dangerous
+//!   command in itself (reverse shells, download-and-run, privilege escalation,
+//!   persistence, exfiltration, shell escapes, obfuscation, destructive commands) is
+//!   flagged;
+//! - *resolved* (`path`, `filename`, `url`, `host`, ...): any operator followed by a
+//!   word, option flags (`-oProxyCommand=…`, `--upload-pack=…`), any traversal;
+//! - *SQL* (`query`, `sql`, `where`): tautologies, stacked destructive statements,
+//!   file/command functions;
+//! - *expressions* (`expression`, `template`, `predicate`, `condition`, and code for a
+//!   tool that runs it, e.g. `code` of `run_python`): eval-style calls, file/process
+//!   access, template probes, unbounded loops and allocations;
+//! - *data* (`code`, `diff`, `content`, `text`, `message`, ...): high-confidence
+//!   patterns only (reverse shells, deserialization, dunder escapes outside comments,
+//!   template probes, Markdown images of internal URLs, quoted SQL tautologies in short
+//!   single-line values), so code under review and docs pass;
+//! - *other* names: a command word with a shell-looking argument after an operator,
+//!   options that run commands, fetchable URLs anywhere, path-like values.
+//!
+//! `allowed_roots` applies to absolute paths unless the tool or argument is about a
+//! remote or container path (`http_request`, `docker_run`, `container_path`, `xpath`).
 //!
 //! # Output stage
 //!
 //! Strings of a tool result are flagged as `threats.command` when they instruct to
-//! run a command: a download piped into a shell next to "run"/"execute"/"paste" (or
-//! addressed to the agent), reverse shells, encoded PowerShell, base64 piped into a
-//! shell, or "run/execute the following command" followed by a risky command (or
-//! addressed to the agent / urgent, or "execute … command"); and as `threats.ssrf`
-//! when they ask to fetch a metadata, loopback, private or internal URL (a fetch
-//! verb shortly before it on the same line, not a "listening on" description; a
-//! cloud-metadata credentials path always counts).
+//! run a command: "run/execute/exécutez/ejecuta … `cmd`" (also after a colon, in a
+//! fenced block, or directly after the verb) when the command is risky or the text is
+//! addressed to the agent or asks for secrecy; a tool call spelled out for the agent
+//! (`command="…"`) with a dangerous command; base64 that decodes to one; reverse
+//! shells and encoded PowerShell; a download piped into a shell next to a run verb
+//! when it comes over plain HTTP, from an address or an internal host (installers
+//! from named HTTPS hosts in docs pass); spreadsheet DDE cells. As `threats.ssrf`
+//! when they ask to fetch a metadata, loopback, private or internal URL (a fetch verb
+//! shortly before it on the same line, not a "listening on" description; a Markdown
+//! image, which renders by fetching; a cloud-metadata credentials path always).
 //!
 //! # Config (all optional; `{}` gives the defaults)
 //!
@@ -80,7 +99,9 @@
 //! # Verdict and cost
 //!
 //! One finding per detector and value (at most 32 in all, blocking ones first); the
-//! strongest action wins. Strings are prefiltered by byte scans before any parsing;
+//! strongest action wins. The first 2000 strings of a payload get every detector,
+//! later ones only the size limits (thousands of values are an exhaustion finding of
+//! their own); a string over `limits.string_bytes` is reported and not scanned. Strings are prefiltered by byte scans before any parsing;
 //! decoding is bounded (three rounds), operator and anchor scans are linear and capped,
 //! code anchors use one Aho-Corasick pass. No state is kept between calls.
 
@@ -303,6 +324,12 @@ impl Threats {
                         }
                     }
                 });
+                let action = p.action(Class::Command);
+                if action != Action::Off {
+                    exec_arrays(&v, "", &mut String::new(), &ctx.tool, &mut |pointer, reason| {
+                        out.add(action, Class::Command.detector(), "arguments", pointer, reason);
+                    });
+                }
                 if depth as u64 > p.limits.nesting {
                     let r = format!("nesting depth {depth} is over the limit ({})", p.limits.nesting);
                     out.add(ex, Class::Exhaustion.detector(), "arguments", "", &r);
@@ -368,6 +395,40 @@ impl Threats {
             }
         }
         out.verdict()
+    }
+}
+
+/// Argument vectors (`"args": ["status", ";", "rm", "-rf", "/"]`) of command
+/// arguments, checked joined as the command line a tool would build from them.
+fn exec_arrays(v: &Value, name: &str, pointer: &mut String, tool: &str, f: &mut dyn FnMut(&str, &'static str)) {
+    match v {
+        Value::Array(items) => {
+            if items.len() >= 2 && items.len() <= 4096 && walk::role(name, tool) == Role::Exec {
+                let words: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                if words.len() == items.len()
+                    && let Some(r) = command::check(&words.join(" "), Role::Exec)
+                {
+                    f(pointer, r);
+                }
+            }
+            for (i, x) in items.iter().enumerate().take(4096) {
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&i.to_string());
+                exec_arrays(x, name, pointer, tool, f);
+                pointer.truncate(len);
+            }
+        }
+        Value::Object(o) => {
+            for (k, x) in o {
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                exec_arrays(x, k, pointer, tool, f);
+                pointer.truncate(len);
+            }
+        }
+        _ => {}
     }
 }
 
