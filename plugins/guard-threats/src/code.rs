@@ -903,12 +903,12 @@ fn sql(lower: &str, role: Role) -> Option<&'static str> {
         from = at + 1;
         let rest = lower[at + 1..].trim_start_matches(')').trim_start();
         if rest.starts_with("--") && rest[2..].chars().next().is_none_or(|c| c.is_whitespace() || c == '-')
-            || rest.starts_with('#') && rest[1..].trim().is_empty()
+            || rest.starts_with('#') && rest[1..].len() < 64 && rest[1..].trim().is_empty()
             || rest.starts_with("/*")
         {
             return Some("a quote followed by an SQL comment");
         }
-        if rest.starts_with(';') && !rest[1..].trim().is_empty() && next_word(rest.as_bytes(), 1).0 == b"select" {
+        if rest.starts_with(';') && !rest[1..].trim_start().is_empty() && next_word(rest.as_bytes(), 1).0 == b"select" {
             return Some("a stacked SQL statement");
         }
     }

@@ -387,8 +387,11 @@ fn operators(s: &str, quotes: bool, limit: usize) -> Vec<Found> {
 
 /// Whether the `|` at `at` is part of a Markdown table row.
 fn table_row(b: &[u8], at: usize) -> bool {
-    let line_start = b[..at].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
-    let line_end = b[at..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| at + p);
+    // Within 512 bytes either side: a table row is a short line.
+    let lo = at.saturating_sub(512);
+    let hi = b.len().min(at + 512);
+    let line_start = b[lo..at].iter().rposition(|&c| c == b'\n').map_or(lo, |p| lo + p + 1);
+    let line_end = b[at..hi].iter().position(|&c| c == b'\n').map_or(hi, |p| at + p);
     let line = &b[line_start..line_end];
     let trimmed: Vec<u8> = line.iter().copied().filter(|c| !c.is_ascii_whitespace()).collect();
     trimmed.first() == Some(&b'|') || trimmed.last() == Some(&b'|')
@@ -889,6 +892,8 @@ fn scan(s: &str, role: Role) -> Option<&'static str> {
         return None;
     }
     let quotes = role == Role::Exec;
+    // Index of the first non-blank byte: a backtick there opens the whole value.
+    let first_text = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
     for f in operators(s, quotes, 4096) {
         if role == Role::Expr && f.op == Op::Pipe {
             continue; // a template filter (`{{ x | date('%b') }}`), not a shell pipe
@@ -907,10 +912,15 @@ fn scan(s: &str, role: Role) -> Option<&'static str> {
                 }
                 _ => {
                     // The chained command itself, up to the next operator.
-                    let seg_end = b[f.at..]
+                    // Bounded, so thousands of operators stay linear.
+                    let limit = b.len().min(f.at + 256);
+                    let mut seg_end = b[f.at..limit]
                         .iter()
                         .position(|&c| matches!(c, b';' | b'|' | b'&' | b'\n'))
-                        .map_or(b.len(), |p| f.at + p);
+                        .map_or(limit, |p| f.at + p);
+                    while !s.is_char_boundary(seg_end) {
+                        seg_end -= 1;
+                    }
                     let seg = &s[f.at..seg_end];
                     let fetches = matches!(f.op, Op::Subst | Op::Backtick)
                         && matches!(
@@ -949,7 +959,7 @@ fn scan(s: &str, role: Role) -> Option<&'static str> {
                         let before = f.open.checked_sub(1).map(|p| b[p]);
                         let glued = before
                             .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b'(' | b'"' | b'\'' | b':'))
-                            || s[..f.open].trim().is_empty();
+                            || f.open <= first_text;
                         strong && (glued || argish)
                     }
                     Op::Pipe => strong && !table_row(b, f.open),

@@ -359,10 +359,40 @@ fn nested_quantifier(re: &str) -> bool {
 /// `a ** b` (or `pow(a, b)`), evaluated as a power of ten.
 fn huge_power(s: &str) -> bool {
     let b = s.as_bytes();
+    let powers = s.matches("**").count();
+    if powers == 0 {
+        return s.matches("pow(").count() >= 2;
+    }
+    // A big number alone is a value; a big number that sizes an allocation,
+    // a loop or a bignum computation is the attack.
+    let context = [
+        "range(",
+        "factorial",
+        "repeat(",
+        "array(",
+        "[0]",
+        "' *",
+        "\" *",
+        "join(",
+        "fill(",
+        "zeros(",
+        "ones(",
+        "list(",
+        "sum(",
+        "* (",
+        "*(",
+    ]
+    .iter()
+    .any(|c| s.contains(c));
     let mut from = 0;
+    let mut seen = 0;
     while let Some(p) = s[from..].find("**") {
         let at = from + p;
         from = at + 2;
+        seen += 1;
+        if seen > 256 {
+            break;
+        }
         let base: String = s[..at]
             .trim_end()
             .chars()
@@ -378,35 +408,17 @@ fn huge_power(s: &str) -> bool {
             .chars()
             .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == 'e')
             .collect();
-        // A big number alone is a value; a big number that sizes an allocation,
-        // a loop or a bignum computation is the attack.
-        let context = [
-            "range(",
-            "factorial",
-            "repeat(",
-            "array(",
-            "[0]",
-            "' *",
-            "\" *",
-            "join(",
-            "fill(",
-            "zeros(",
-            "ones(",
-            "list(",
-            "sum(",
-            "* (",
-            "*(",
-        ]
-        .iter()
-        .any(|c| s.contains(c));
         if let (Ok(x), Ok(y)) = (base.parse::<f64>(), exp.parse::<f64>())
             && x > 1.0
             && (y * x.log10() >= 9.0 && context || y * x.log10() >= 1000.0)
         {
             return true;
         }
-        if s[at + 2..].contains("**") && !base.is_empty() {
-            return true; // a tower
+        if powers >= 2
+            && !base.is_empty()
+            && s[at + 2..].trim_start().starts_with(|c: char| c.is_ascii_digit() || c == '(')
+        {
+            return true; // a tower: `9**9**9`
         }
     }
     let _ = b;

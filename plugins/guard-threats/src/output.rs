@@ -413,7 +413,8 @@ pub(crate) fn fetch(s: &str, policy: &Policy) -> Option<&'static str> {
             return Some(reason);
         }
         let reach = if metadata { 160 } else { 80 };
-        let line_start = lower[..at].rfind(['\n', '.']).map_or(0, |p| p + 1);
+        let lo = at.saturating_sub(400);
+        let line_start = window(&lower, lo, at).rfind(['\n', '.']).map_or(lo, |p| lo + p + 1);
         let before = window(&lower, at.saturating_sub(reach).max(line_start), at);
         if DESCRIPTIVE.iter().any(|d| before.contains(d)) && !urgent(&lower, at) {
             continue;

@@ -80,10 +80,17 @@ pub(crate) fn find_urls(s: &str, limit: usize) -> Vec<Url> {
         if !matches!(b.get(colon + 1), Some(b'/' | b'\\')) {
             continue;
         }
-        let start = b[..colon]
+        // The scheme: at most 32 scheme characters back (bounded work per colon).
+        let back = b[..colon]
             .iter()
-            .rposition(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
-            .map_or(0, |q| q + 1);
+            .rev()
+            .take(32)
+            .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')));
+        let start = match back {
+            Some(n) => colon - n,
+            None if colon <= 32 => 0,
+            None => continue,
+        };
         if start == colon || colon - start > 24 {
             continue;
         }

@@ -303,6 +303,32 @@ fn big_values_are_fast() {
 }
 
 #[test]
+fn adversarial_64k_values_are_bounded() {
+    let g = guard("{}");
+    let started = std::time::Instant::now();
+    for unit in
+        [";id|", "`a`$(b)", "%25%32%65", "{{7*7}}", "' or 1=1 ", "http://a:", "../", "(((", "||'", "$(", "\\x", "&&ls "]
+    {
+        let text = unit.repeat(64 * 1024 / unit.len());
+        for name in ["command", "path", "url", "value", "expression"] {
+            let t0 = std::time::Instant::now();
+            let _ = input_with(&g, "t", json!({ name: text }));
+            if t0.elapsed().as_millis() > 100 {
+                println!("slow: {unit:?} {name} {:?}", t0.elapsed());
+            }
+        }
+        let t0 = std::time::Instant::now();
+        let _ = output(&text);
+        if t0.elapsed().as_millis() > 100 {
+            println!("slow: {unit:?} output {:?}", t0.elapsed());
+        }
+    }
+    // Linear work: a few seconds in an unoptimised build even for these shapes (the
+    // quadratic versions took minutes); the plugin's release wasm is far faster.
+    assert!(started.elapsed().as_secs() < 40, "took {:?}", started.elapsed());
+}
+
+#[test]
 fn hostile_inputs_do_not_panic() {
     let g = guard("{}");
     for s in [
