@@ -591,16 +591,185 @@ fn option_injection(s: &str) -> Option<&'static str> {
         .then_some("a value starting with a command-running option (argument injection)")
 }
 
+/// Every literal `danger` looks for, sorted (for `binary_search`).
+const DANGER_NEEDLES: &[&str] = &[
+    " -a",
+    " -c",
+    " -c ",
+    " -e",
+    " -e ",
+    " -r",
+    " -t ",
+    " / ",
+    " /s",
+    " 4755",
+    " 6755",
+    " c:",
+    " c:/",
+    " c:\\",
+    " sh ",
+    "!sh",
+    "$(",
+    "$(printf",
+    "${home:0:1}",
+    "${ifs}",
+    "${path:0:1}",
+    "&& ./",
+    "+s ",
+    "--checkpoint-action=exec",
+    "--data @",
+    "--data-binary @",
+    "--post-file=",
+    "--privileged",
+    "--upload-file",
+    "--volume /:/",
+    "-d @",
+    "-delete",
+    "-encodedcommand",
+    "-exec",
+    "-f file=@",
+    "-recurse",
+    "-tt",
+    "-v /:/",
+    "/add",
+    "/bin/bash",
+    "/bin/sh",
+    "/bin/sh -p",
+    "/dev/tcp/",
+    "/dev/udp/",
+    "/etc/cron",
+    "/etc/sudoers",
+    "/i:http",
+    "/inet/",
+    "/inet/tcp/",
+    "/s",
+    "/transfer",
+    ":!",
+    "; ./",
+    "=@",
+    ">",
+    ">>",
+    ">> ~/.bash_profile",
+    ">> ~/.bashrc",
+    ">> ~/.profile",
+    ">> ~/.zshrc",
+    ">>~/.bashrc",
+    "\\currentversion\\run",
+    "__import__",
+    "`",
+    "`printf",
+    "authorized_keys",
+    "awk",
+    "base64 --decode",
+    "base64 -d",
+    "c:\\",
+    "c:\\users",
+    "c:\\windows",
+    "cap_setuid",
+    "chmod +x",
+    "chroot /host",
+    "connect",
+    "core.hookspath",
+    "crontab -l",
+    "downloadstring",
+    "eval",
+    "exec",
+    "exec(",
+    "exec:",
+    "fsockopen(",
+    "histfile=/dev/null",
+    "history -c",
+    "histsize=0",
+    "http",
+    "iex",
+    "invoke-expression",
+    "invoke-webrequest",
+    "irm ",
+    "iwr",
+    "javascript:",
+    "launchctl load",
+    "mkfifo",
+    "nc ",
+    "net localgroup administrators",
+    "net user",
+    "net.webclient",
+    "os.system",
+    "powershell -e ",
+    "powershell -enc",
+    "pty.spawn",
+    "pwsh -enc",
+    "schtasks /create",
+    "sh",
+    "sh -p ",
+    "socket",
+    "socket.socket",
+    "subprocess",
+    "sudo -i",
+    "sudo -s",
+    "sudo bash",
+    "sudo passwd",
+    "sudo sh",
+    "sudo su",
+    "sudoers",
+    "system",
+    "system(",
+    "system:",
+    "systemctl enable",
+    "tcpsocket",
+    "tee",
+    "u+s",
+    "unset histfile",
+    "urlcache",
+    "wget --post-file",
+    "xxd -r",
+    "| bash",
+    "| crontab",
+    "| curl",
+    "| nc ",
+    "| perl",
+    "| python",
+    "| sh",
+    "|bash",
+    "|curl",
+    "|nc ",
+    "|sh",
+];
+
+/// Which of [`DANGER_NEEDLES`] occur in `l`, in one pass.
+fn danger_needles(l: &str) -> Vec<bool> {
+    static AC: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> = std::sync::OnceLock::new();
+    let mut found = vec![false; DANGER_NEEDLES.len()];
+    match AC.get_or_init(|| aho_corasick::AhoCorasick::new(DANGER_NEEDLES).ok()) {
+        Some(ac) => {
+            for m in ac.find_overlapping_iter(l) {
+                found[m.pattern().as_usize()] = true;
+            }
+        }
+        None => {
+            for (f, n) in found.iter_mut().zip(DANGER_NEEDLES) {
+                *f = l.contains(n);
+            }
+        }
+    }
+    found
+}
+
 /// Commands dangerous in themselves: reverse shells, download-and-run, privilege
 /// escalation, persistence, exfiltration, shell escapes and obfuscated execution.
 pub(crate) fn danger(s: &str) -> Option<&'static str> {
     let l = s.to_ascii_lowercase();
-    let has = |k: &str| l.contains(k);
-    let words: Vec<&str> = l
+    // One Aho-Corasick pass finds every needle below; `has` then looks the answer up.
+    let found = danger_needles(&l);
+    let has = |k: &str| match DANGER_NEEDLES.binary_search(&k) {
+        Ok(i) => found[i],
+        Err(_) => l.contains(k),
+    };
+    let words: std::collections::HashSet<&str> = l
         .split(|c: char| c.is_whitespace() || matches!(c, ';' | '|' | '&' | '(' | ')' | '`' | '\'' | '"'))
         .filter(|w| !w.is_empty())
+        .map(|w| w.rsplit('/').next().unwrap_or(w))
         .collect();
-    let cmd = |c: &str| words.iter().any(|w| w.rsplit('/').next() == Some(c));
+    let cmd = |c: &str| words.contains(c);
     // Reverse shells.
     if has("/dev/tcp/")
         || has("/dev/udp/")
@@ -985,6 +1154,11 @@ fn scan(s: &str, role: Role) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn danger_needles_are_sorted_and_unique() {
+        assert!(DANGER_NEEDLES.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn tiers() {

@@ -155,9 +155,10 @@ pub(crate) fn check(s: &str, role: Role, policy: &Policy) -> Option<&'static str
         if !v.contains(":/") && !v.contains(":\\") {
             continue;
         }
+        let has_image = data && v.contains("![");
         for u in find_urls(v, 256) {
             // A Markdown image in data is fetched by whatever renders it.
-            let image = data && v.contains("![") && v.contains(&format!("]({}:", u.scheme));
+            let image = has_image && v.contains(&format!("]({}:", u.scheme));
             // In free text only fetchable URLs count (not `postgres://…@localhost`).
             let fetchable = matches!(u.scheme.as_str(), "http" | "https" | "ws" | "wss" | "ftp")
                 || net::dangerous_scheme(&u.scheme).is_some();
