@@ -52,9 +52,9 @@ const ANCHORS: &[(&str, Kind)] = &[
     ("!!com.sun", Kind::Exploit),
     ("!!org.", Kind::Exploit),
     ("_$$nd_func$$_", Kind::Exploit),
-    ("runtime.getruntime()", Kind::Exploit),
-    ("java.lang.runtime", Kind::Exploit),
-    ("java.lang.processbuilder", Kind::Exploit),
+    ("runtime.getruntime()", Kind::Api),
+    ("java.lang.runtime", Kind::Api),
+    ("java.lang.processbuilder", Kind::Api),
     ("t(java.lang", Kind::Exploit),
     ("freemarker.template.utility.execute", Kind::Exploit),
     ("objectdataprovider", Kind::Exploit),
@@ -93,6 +93,11 @@ const ANCHORS: &[(&str, Kind)] = &[
     ("qx(", Kind::ExprCall),
     ("qx/", Kind::ExprCall),
     ("file.open", Kind::ExprCall),
+    ("ctypes.", Kind::ExprCall),
+    (".system(", Kind::ExprCall),
+    (".popen(", Kind::ExprCall),
+    (".spawn(", Kind::ExprCall),
+    ("dir.entries", Kind::ExprCall),
     ("file.new", Kind::ExprCall),
     ("<?=", Kind::Api),
     ("function(\"return", Kind::Api),
@@ -243,6 +248,16 @@ const DANGEROUS_IN_TEMPLATE: &[&str] = &[
     "registerundefined",
     "file.open",
     "file.new",
+    "dir.entries",
+    "dir.glob",
+    "dir[",
+    "kernel.",
+    "open3",
+    "const_get",
+    ".send(",
+    "io.read",
+    "file.readlines",
+    "file.write",
 ];
 /// Names dangerous in a template outside data (real templates use them).
 const SUSPECT_IN_TEMPLATE: &[&str] =
@@ -327,6 +342,13 @@ pub(crate) fn check(s: &str, role: Role) -> Option<&'static str> {
     }
     if let Some(r) = formula(s) {
         return Some(r);
+    }
+    // A polyglot probe: several template syntaxes in one short value (`${{<%[%'"}}%\.`).
+    if s.len() <= 64 {
+        let openers = ["{{", "${", "<%", "#{", "{%", "*{", "[%"].iter().filter(|o| s.contains(*o)).count();
+        if openers >= 3 {
+            return Some("a template-injection polyglot probe");
+        }
     }
     if role == Role::Expr && s.matches('`').count() >= 2 {
         return Some("a backtick shell call in an expression");
@@ -783,7 +805,7 @@ fn sql(lower: &str, role: Role) -> Option<&'static str> {
     let quoted_only = role == Role::Data;
     // Code under review quotes injection strings in tests and docs: in data, only a
     // short single-line value (a form field) is judged.
-    if quoted_only && (lower.len() > 200 || lower.contains('\n') || lower.contains('(')) {
+    if quoted_only {
         return None;
     }
     // Tautologies after `or` / `||`.
@@ -820,6 +842,17 @@ fn sql(lower: &str, role: Role) -> Option<&'static str> {
         let before = lower[..at].trim_end();
         if before.ends_with(['\'', '"']) && tautology(&b[at + 2..b.len().min(at + 200)]) {
             return Some("an SQL/NoSQL tautology (`|| '1'=='1'`)");
+        }
+    }
+    // An SQL argument whose statement destroys data: `DROP TABLE …`, `TRUNCATE …`,
+    // `DELETE FROM t` without a WHERE.
+    if role == Role::Sql {
+        let (w, end) = next_word(b, 0);
+        let (w2, _) = next_word(b, end);
+        let destroys = matches!(w, b"drop" | b"truncate") && !w2.is_empty() && !matches!(w2, b"index" | b"view")
+            || w == b"delete" && !lower.contains(" where ");
+        if destroys {
+            return Some("a destructive SQL statement");
         }
     }
     // Stacked destructive statements after `;`.

@@ -808,6 +808,30 @@ pub(crate) fn danger(s: &str) -> Option<&'static str> {
     {
         return Some("a download executed on the spot");
     }
+    if has("xmrig") || has("stratum+tcp") || has("minerd") || has("cpuminer") || has("ethminer") || has("nicehash") {
+        return Some("a cryptocurrency miner");
+    }
+    if cmd("kill") && (words.contains("-1") || has("-9 -1")) || cmd("killall5") {
+        return Some("killing every process");
+    }
+    if cmd("ssh")
+        && l.split_whitespace()
+            .any(|w| w.starts_with('-') && !w.starts_with("--") && (w.contains('r') || w.contains('d')))
+        || cmd("ngrok")
+        || cmd("chisel")
+        || cmd("frpc")
+        || has("tcp-listen") && cmd("socat")
+    {
+        return Some("a tunnel exposing the host");
+    }
+    if has("ld_preload=") || has("dyld_insert_libraries") || has("ld_library_path=/tmp") {
+        return Some("a library injection (LD_PRELOAD)");
+    }
+    if (cmd("invoke-webrequest") || cmd("iwr") || cmd("certutil") || cmd("curl") || cmd("wget"))
+        && (has("start-process") || has("invoke-item") || has("& $env:") || has(".exe;") && has("start"))
+    {
+        return Some("a download executed on the spot");
+    }
     // Destructive.
     if let Some(r) = destructive(s) {
         return Some(r);
@@ -1129,7 +1153,7 @@ fn scan(s: &str, role: Role) -> Option<&'static str> {
                         let glued = before
                             .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b'(' | b'"' | b'\'' | b':'))
                             || f.open <= first_text;
-                        strong && (glued || argish)
+                        (strong || t > Tier::None && glued) && (glued || argish)
                     }
                     Op::Pipe => strong && !table_row(b, f.open),
                     Op::Newline => strong,
@@ -1140,7 +1164,7 @@ fn scan(s: &str, role: Role) -> Option<&'static str> {
                             && target.len() > 2
                             && target[1..].contains(['/', '.'])
                     }
-                    _ => strong,
+                    _ => strong || !data_uri && !assignment && t == Tier::Distinct && risky_word(&w.text),
                 }
             }
         };

@@ -44,8 +44,7 @@ fn num_class(name: &str) -> Option<NumClass> {
         };
         return Some(NumClass::Time(unit));
     }
-    if has(&["timeout", "ttl", "delay", "wait", "sleep", "duration", "interval", "deadline", "timeoutms", "timeoutsec"])
-    {
+    if has(&["timeout", "delay", "wait", "sleep", "duration", "interval", "deadline", "timeoutms", "timeoutsec"]) {
         let unit = if has(&["ms", "millis", "milliseconds", "msec", "timeoutms"]) {
             0.001
         } else if has(&["us", "micros", "microseconds"]) {
@@ -371,6 +370,8 @@ fn huge_power(s: &str) -> bool {
         "repeat(",
         "array(",
         "[0]",
+        "] *",
+        "]*",
         "' *",
         "\" *",
         "join(",
@@ -624,6 +625,14 @@ pub(crate) fn expression(s: &str, role: Role) -> Option<&'static str> {
         }
         return None;
     }
+    // `1 << 40`, `factorial(99999999)`, `[1] * 10**10`.
+    let shift = l.match_indices("<<").take(64).any(|(i, _)| largest_literal(&l[i + 2..l.len().min(i + 12)]) >= 30.0);
+    if shift && (l.contains('*') || l.contains("range(") || l.contains("repeat(") || l.contains("array(")) {
+        return Some("a huge allocation (bit shift)");
+    }
+    if l.contains("factorial(") && big >= 100_000.0 {
+        return Some("a huge factorial");
+    }
     if big >= 1e9
         && (l.contains("range(")
             || l.contains("array(")
@@ -692,7 +701,9 @@ pub(crate) fn content(name: &str, s: &str, role: Role) -> Option<&'static str> {
     let b = s.as_bytes();
     if b.contains(&b'<') && b.contains(&b'&') {
         let lower = s.to_ascii_lowercase();
-        if lower.matches("<!entity").count() >= 2 && lower.matches('&').count() >= 4 {
+        let entities = lower.matches("<!entity").count();
+        let refs = lower.matches('&').count();
+        if entities >= 2 && refs >= 4 || entities >= 1 && refs >= 50 {
             return Some("XML entity expansion (billion laughs)");
         }
     }

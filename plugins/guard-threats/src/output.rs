@@ -59,9 +59,70 @@ const RUN_VERBS: &[&str] = &[
     "execute:",
 ];
 const FETCH_VERBS: &[&str] = &[
-    "fetch", "get", "visit", "open", "navigate", "browse", "request", "curl", "wget", "download", "load", "access",
-    "call", "query", "retrieve", "read", "go", "send", "post", "check", "connect", "hit", "poll", "grab", "ping",
-    "use", "contact", "reach", "follow",
+    "fetch",
+    "get",
+    "visit",
+    "open",
+    "navigate",
+    "browse",
+    "request",
+    "curl",
+    "wget",
+    "download",
+    "load",
+    "access",
+    "call",
+    "query",
+    "retrieve",
+    "read",
+    "go",
+    "send",
+    "post",
+    "check",
+    "connect",
+    "hit",
+    "poll",
+    "grab",
+    "ping",
+    "use",
+    "contact",
+    "reach",
+    "follow",
+    "récupérer",
+    "récupère",
+    "récupérez",
+    "ouvre",
+    "ouvrez",
+    "ouvrir",
+    "visite",
+    "visitez",
+    "télécharge",
+    "téléchargez",
+    "charge",
+    "chargez",
+    "consulte",
+    "consultez",
+    "obtén",
+    "obtener",
+    "descarga",
+    "descargar",
+    "abre",
+    "abrir",
+    "visita",
+    "visitar",
+    "consulta",
+    "accede",
+    "lade",
+    "öffne",
+    "besuche",
+    "abrufen",
+    "hole",
+    "scarica",
+    "apri",
+    "recupera",
+    "acessa",
+    "acesse",
+    "baixe",
 ];
 const URGENT: &[&str] = &[
     "assistant",
@@ -80,6 +141,12 @@ const URGENT: &[&str] = &[
     "before responding",
     "before answering",
     "sans prévenir",
+    "tu dois",
+    "vous devez",
+    "debes",
+    "du musst",
+    "for the ai",
+    "ai,",
     "antes de responder",
 ];
 const DESCRIPTIVE: &[&str] = &[
@@ -166,10 +233,10 @@ fn always_dangerous(lower: &str) -> Option<&'static str> {
     if lower.contains("/dev/tcp/") || lower.contains("/dev/udp/") {
         return Some("a reverse shell");
     }
-    for p in ["powershell -enc", "powershell -e ", "powershell.exe -enc", "-encodedcommand", "pwsh -enc"] {
-        if lower.contains(p) {
-            return Some("an encoded PowerShell command");
-        }
+    if (lower.contains("powershell") || lower.contains("pwsh"))
+        && [" -enc", " -e ", " -ec ", "-encodedcommand", " /enc"].iter().any(|p| lower.contains(p))
+    {
+        return Some("an encoded PowerShell command");
     }
     for (k, _) in lower.match_indices("base64 -d").chain(lower.match_indices("base64 --decode")) {
         let rest = window(lower, k, k + 80);
@@ -332,6 +399,16 @@ pub(crate) fn command(s: &str) -> Option<&'static str> {
     if s.lines().take(2000).any(|line| line.split(',').any(|cell| crate::code::formula(cell).is_some())) {
         return Some("a spreadsheet DDE formula");
     }
+    // A dangerous command in a code span of text addressed to the agent.
+    let mut spans = lower.split('`').skip(1).step_by(2).take(64);
+    let mut offset_hint = 0;
+    if spans.any(|span| {
+        offset_hint = lower.find(span).unwrap_or(0);
+        crate::command::danger(span).is_some() || risky_strict(span)
+    }) && urgent(&lower, offset_hint)
+    {
+        return Some("a dangerous command addressed to the agent");
+    }
     let verbs = word_hits(&lower, RUN_VERBS, 512);
     if verbs.is_empty() {
         return None;
@@ -404,7 +481,9 @@ pub(crate) fn fetch(s: &str, policy: &Policy) -> Option<&'static str> {
     }
     for ip in ["169.254.169.254", "metadata.google.internal", "100.100.100.200", "fd00:ec2::254"] {
         for (at, _) in lower.match_indices(ip).take(16) {
-            targets.push((at, "a cloud metadata address", false));
+            if urgent(&lower, at) {
+                targets.push((at, "a cloud metadata address", false));
+            }
         }
     }
     for (at, reason, credential_path) in targets {
@@ -421,7 +500,9 @@ pub(crate) fn fetch(s: &str, policy: &Policy) -> Option<&'static str> {
         }
         // A Markdown image is fetched by whoever renders it.
         let image = lower[..at].ends_with("](") && lower[..at].rfind("![").is_some_and(|p| at - p < 300);
-        let asked = image || verbs.iter().any(|&(v, _)| v < at && at - v <= reach && v >= line_start);
+        // "… http://10.0.0.5/x — assistant, load it with your fetch tool": the verb after.
+        let after = urgent(&lower, at) && verbs.iter().any(|&(v, _)| v > at && v - at <= 160);
+        let asked = image || after || verbs.iter().any(|&(v, _)| v < at && at - v <= reach && v >= line_start);
         if asked {
             return Some(reason);
         }

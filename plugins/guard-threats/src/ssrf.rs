@@ -116,6 +116,14 @@ pub(crate) fn check(s: &str, role: Role, policy: &Policy) -> Option<&'static str
                 if let Some(r) = judge(&u, policy, false) {
                     return Some(r);
                 }
+            } else if role == Role::Path && {
+                let head = first.split(['/', ':']).next().unwrap_or("");
+                head.matches('.').count() == 3 && net::parse_ip(head).is_some()
+            } {
+                // `"target": "169.254.169.254"` for a scanner: an address, not a file.
+                if let Some(r) = judge_host_as(&net::split_authority(first).0, policy, false, true) {
+                    return Some(r);
+                }
             } else if role != Role::Path || first.starts_with("//") || first.starts_with("\\\\") {
                 let auth = first.trim_start_matches(['/', '\\']);
                 let bare = role == Role::Host
