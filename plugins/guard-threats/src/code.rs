@@ -290,7 +290,7 @@ fn arithmetic(inner: &[u8]) -> bool {
 
 fn template(lower: &str, start: usize, opener: &str, closer: &str, role: Role) -> Option<&'static str> {
     let body = &lower[start + opener.len()..];
-    let window = &body[..body.len().min(512)];
+    let window = crate::output::window(body, 0, 512);
     let end = window.find(closer);
     let inner = match end {
         Some(e) => &window[..e],
@@ -426,7 +426,7 @@ pub(crate) fn check(s: &str, role: Role) -> Option<&'static str> {
             Kind::Api => None,
             Kind::Template(closer) => template(&lower, m.start(), pat, closer, role),
             Kind::Entity => {
-                let rest = &lower[m.end()..lower.len().min(m.end() + 300)];
+                let rest = crate::output::window(&lower, m.end(), m.end() + 300);
                 if rest.contains("system") || rest.contains("public") {
                     Some("an XML external entity (XXE)")
                 } else {
@@ -478,7 +478,7 @@ fn sqlish(lower: &str, at: usize, role: Role) -> bool {
         return true;
     }
     let head = &lower[..at];
-    let window = &head[head.len().saturating_sub(48)..];
+    let window = crate::output::window(head, head.len().saturating_sub(48), head.len());
     ["'", "\"", " and ", " or ", "select ", ";", "||", " if(", "(select", "union"].iter().any(|k| window.contains(k))
         || at == 0
 }
@@ -612,7 +612,7 @@ fn serialized(s: &str) -> Option<&'static str> {
         }
         let digits = b[at + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
         if digits > 0 && b.get(at + 1 + digits) == Some(&b':') && b.get(at + 2 + digits) == Some(&b'"') {
-            let rest = &s[at..s.len().min(at + 200)];
+            let rest = crate::output::window(s, at, at + 200);
             if rest.contains(":{") {
                 return Some("a serialized PHP object");
             }
@@ -874,7 +874,7 @@ fn sql(lower: &str, role: Role) -> Option<&'static str> {
             objects.iter().any(|o| w2.starts_with(o.as_bytes()))
         };
         if ok && (!quoted_only || lower[..at].trim_end().ends_with(['\'', '"', ')'])) {
-            if w == b"update" && !lower[end..lower.len().min(end + 200)].contains(" set ") {
+            if w == b"update" && !crate::output::window(lower, end, end + 200).contains(" set ") {
                 continue;
             }
             return Some("a stacked destructive SQL statement");

@@ -626,7 +626,8 @@ pub(crate) fn expression(s: &str, role: Role) -> Option<&'static str> {
         return None;
     }
     // `1 << 40`, `factorial(99999999)`, `[1] * 10**10`.
-    let shift = l.match_indices("<<").take(64).any(|(i, _)| largest_literal(&l[i + 2..l.len().min(i + 12)]) >= 30.0);
+    let shift =
+        l.match_indices("<<").take(64).any(|(i, _)| largest_literal(crate::output::window(l, i + 2, i + 12)) >= 30.0);
     if shift && (l.contains('*') || l.contains("range(") || l.contains("repeat(") || l.contains("array(")) {
         return Some("a huge allocation (bit shift)");
     }

@@ -189,7 +189,8 @@ fn word_hits(lower: &str, words: &[&str], limit: usize) -> Vec<(usize, usize)> {
     out
 }
 
-fn window(s: &str, from: usize, to: usize) -> &str {
+/// `s[from..to]` widened to char boundaries (never panics on multi-byte text).
+pub(crate) fn window(s: &str, from: usize, to: usize) -> &str {
     let mut a = from.min(s.len());
     while !s.is_char_boundary(a) {
         a -= 1;
@@ -457,9 +458,17 @@ pub(crate) fn fetch(s: &str, policy: &Policy) -> Option<&'static str> {
     while let Some(p) = lower[from..].find("://") {
         let colon = from + p;
         from = colon + 3;
-        let start = lower[..colon]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-            .map_or(0, |q| q + 1);
+        // The scheme: ASCII scheme characters, at most 32 back.
+        let back = lower.as_bytes()[..colon]
+            .iter()
+            .rev()
+            .take(32)
+            .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')));
+        let start = match back {
+            Some(n) => colon - n,
+            None if colon <= 32 => 0,
+            None => continue,
+        };
         if start == colon || targets.len() > 256 {
             continue;
         }
