@@ -84,6 +84,35 @@ pub struct GatewayConfig {
     pub previous_session_keys: Vec<crate::session_key::SessionKey>,
     /// How long a sealed session id is honoured after `initialize`, in seconds.
     pub session_ttl_secs: u64,
+    /// The operator's page at `/admin` (`[gateway.admin]`); off unless enabled.
+    pub admin: AdminConfig,
+}
+
+/// `[gateway.admin]`: a read-only status page for operators at `/admin` (and
+/// `/admin/status.json`) on the HTTP listener, behind a key of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    pub enabled: bool,
+    /// SHA-256 (hex) of the admin key; the key itself is never stored.
+    pub key_sha256: Option<String>,
+    /// How often the page reloads itself, in seconds (0: never).
+    pub refresh_secs: u32,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig { enabled: false, key_sha256: None, refresh_secs: 10 }
+    }
+}
+
+/// `[compat]`: compatibility with other gateways' clients.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompatConfig {
+    /// Also offer the Enkrypt Secure MCP Gateway's meta-tools (`enkrypt_list_all_servers`,
+    /// `enkrypt_secure_call_tools`, ...), each call going through Warden's pipeline.
+    pub enkrypt_tools: bool,
 }
 
 /// `[gateway.limits]`: how much one principal (an API key id, a token subject;
@@ -243,6 +272,7 @@ impl Default for GatewayConfig {
             session_key: None,
             previous_session_keys: Vec::new(),
             session_ttl_secs: 86_400,
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -315,6 +345,8 @@ pub struct RawConfig {
     pub sandbox: SandboxConfig,
     #[serde(default)]
     pub plugins: Vec<RawPluginSpec>,
+    #[serde(default)]
+    pub compat: CompatConfig,
 }
 
 /// A validated config.
@@ -324,6 +356,7 @@ pub struct Config {
     pub servers: Vec<UpstreamConfig>,
     pub sandbox: SandboxConfig,
     pub plugins: Vec<PluginSpec>,
+    pub compat: CompatConfig,
 }
 
 /// Whether `name` can prefix tool names: non-empty, at most 32 of `[A-Za-z0-9_-]`,
@@ -378,9 +411,13 @@ impl Config {
         }
         check_gateway(&raw, &mut errors);
         match plugins {
-            Ok(plugins) if errors.is_empty() => {
-                Ok(Config { gateway: raw.gateway, servers: raw.servers, sandbox: raw.sandbox, plugins })
-            }
+            Ok(plugins) if errors.is_empty() => Ok(Config {
+                gateway: raw.gateway,
+                servers: raw.servers,
+                sandbox: raw.sandbox,
+                plugins,
+                compat: raw.compat,
+            }),
             _ => {
                 errors.sort_by(|a, b| a.path.cmp(&b.path));
                 Err(ConfigErrors(errors))
@@ -412,6 +449,20 @@ fn check_gateway(raw: &RawConfig, errors: &mut Vec<ConfigError>) {
         err("gateway.session_ttl_secs".into(), "must be between 60 and 2592000 (30 days)".into());
     }
     check_limits(&raw.gateway.limits, &mut err);
+    let admin = &raw.gateway.admin;
+    let hex_digest = |h: &str| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit());
+    match &admin.key_sha256 {
+        Some(h) if !hex_digest(h) => {
+            err("gateway.admin.key_sha256".into(), "must be the SHA-256 of the admin key, 64 hex digits".into())
+        }
+        None if admin.enabled => {
+            err("gateway.admin.key_sha256".into(), "required when the admin page is enabled".into())
+        }
+        _ => {}
+    }
+    if admin.refresh_secs > 3600 {
+        err("gateway.admin.refresh_secs".into(), "must be at most 3600 (0: no auto-refresh)".into());
+    }
     if raw.gateway.listen.parse::<std::net::SocketAddr>().is_err() {
         err("gateway.listen".into(), format!("{:?} is not an address such as 127.0.0.1:8808", raw.gateway.listen));
     }
@@ -732,6 +783,21 @@ mod tests {
             let c = Config::parse(text, &env).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(!c.servers.is_empty(), "{name}");
         }
+    }
+
+    #[test]
+    fn admin_page_and_compat_are_off_by_default_and_validated() {
+        let c = Config::parse("", &env).expect("valid");
+        assert!(!c.gateway.admin.enabled && !c.compat.enkrypt_tools);
+        let c = Config::parse("[compat]\nenkrypt_tools = true", &env).expect("valid");
+        assert!(c.compat.enkrypt_tools);
+        let e = Config::parse("[gateway.admin]\nenabled = true", &env).expect_err("no key");
+        assert_eq!(e.0[0].path, "gateway.admin.key_sha256");
+        let e = Config::parse("[gateway.admin]\nenabled = true\nkey_sha256 = \"abc\"\nrefresh_secs = 9999", &env)
+            .expect_err("bad");
+        let paths: Vec<&str> = e.0.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["gateway.admin.key_sha256", "gateway.admin.refresh_secs"]);
+        assert!(Config::parse("[compat]\nother = 1", &env).is_err(), "unknown keys are refused");
     }
 
     #[test]

@@ -45,6 +45,7 @@ fn guardrails(c: &mut Criterion) {
         ("guard-injection", warden_fixtures::GUARD_INJECTION, Stage::Output, json!({})),
         ("guard-policy", warden_fixtures::GUARD_POLICY, Stage::Input, policy),
         ("guard-tools", warden_fixtures::GUARD_TOOLS, Stage::Tool, json!({})),
+        ("guard-threats", warden_fixtures::GUARD_THREATS, Stage::Input, json!({})),
     ];
     let ctx = CallContext { request_id: "bench".into(), server: "s".into(), tool: "t".into(), ..Default::default() };
     let mut group = c.benchmark_group("guardrails");

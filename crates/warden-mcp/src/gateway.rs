@@ -63,6 +63,10 @@ pub struct Settings {
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
     /// Rate and concurrency limits on tool calls, per principal and per upstream.
     pub limits: crate::limits::LimitSettings,
+    /// Also offer Enkrypt's meta-tools ([`crate::compat`]).
+    pub compat_enkrypt: bool,
+    /// The operator page ([`crate::admin`]); `None`: off.
+    pub admin: Option<crate::admin::AdminSettings>,
 }
 
 /// A tool kept from clients, and why.
@@ -144,6 +148,8 @@ pub struct Gateway {
     clients: std::sync::Mutex<Vec<Peer<RoleServer>>>,
     /// Resource URI → clients subscribed to it.
     subscribers: std::sync::Mutex<HashMap<String, Vec<Peer<RoleServer>>>>,
+    compat_enkrypt: bool,
+    admin: Option<crate::admin::AdminSettings>,
 }
 
 impl Gateway {
@@ -172,6 +178,8 @@ impl Gateway {
             clashes: std::sync::Mutex::new(Vec::new()),
             clients: std::sync::Mutex::new(Vec::new()),
             subscribers: std::sync::Mutex::new(HashMap::new()),
+            compat_enkrypt: settings.compat_enkrypt,
+            admin: settings.admin,
         });
         if let Some(otlp) = &gw.otlp {
             let weak = Arc::downgrade(&gw);
@@ -422,6 +430,34 @@ impl Gateway {
         self.metrics.clone()
     }
 
+    /// Whether Enkrypt's meta-tools are offered ([`crate::compat`]).
+    pub fn compat_enkrypt(&self) -> bool {
+        self.compat_enkrypt
+    }
+
+    /// The operator page's settings, if it is on.
+    pub fn admin(&self) -> Option<&crate::admin::AdminSettings> {
+        self.admin.as_ref()
+    }
+
+    /// The upstreams, in config order.
+    pub(crate) fn upstream_list(&self) -> &[Upstream] {
+        &self.upstreams
+    }
+
+    /// Whether tool definitions are pinned.
+    pub(crate) fn pinning(&self) -> bool {
+        self.pins.is_some()
+    }
+
+    /// Every tool clients may be shown, whoever asks: (upstream index, its name
+    /// upstream, the definition under its client-facing name).
+    pub(crate) async fn catalog_tools(&self) -> Vec<(usize, String, Tool)> {
+        let catalog = self.catalog.read().await;
+        let route = |t: &Tool| catalog.routes.get(t.name.as_ref()).map(|r| (r.upstream, r.name.clone(), t.clone()));
+        catalog.tools.iter().filter_map(route).collect()
+    }
+
     /// At shutdown: hand the audit events still queued to the telemetry sinks, for at
     /// most `timeout`. Returns whether everything queued was handed over.
     pub async fn flush(&self, timeout: std::time::Duration) -> bool {
@@ -666,7 +702,7 @@ impl Gateway {
 
     /// Prometheus exposition of the gateway's metrics.
     pub fn metrics_text(&self) -> String {
-        self.metrics_snapshot().prometheus()
+        self.metrics_snapshot().prometheus() + &self.metrics.upstream_failures_prometheus()
     }
 
     /// The audit pipeline's counters.
@@ -675,18 +711,18 @@ impl Gateway {
     }
 
     /// The guardrail chains of `server`: its own, else the gateway's.
-    fn chains_for(&self, server: &str) -> &Chains {
+    pub(crate) fn chains_for(&self, server: &str) -> &Chains {
         self.per_server.get(server).unwrap_or(&self.chains)
     }
 
     /// May `principal` use tool or prompt `item` of `server`: its scopes and the
     /// operator's rules both allow it.
-    fn may_use(&self, principal: Option<&Principal>, server: &str, item: &str) -> bool {
+    pub(crate) fn may_use(&self, principal: Option<&Principal>, server: &str, item: &str) -> bool {
         warden_core::scope::may_use(principal, server, item) && rules_allow(&self.rules, principal, server, Some(item))
     }
 
     /// May `principal` use all of `server` (its resources)?
-    fn may_use_server(&self, principal: Option<&Principal>, server: &str) -> bool {
+    pub(crate) fn may_use_server(&self, principal: Option<&Principal>, server: &str) -> bool {
         warden_core::scope::may_use_server(principal, server) && rules_allow(&self.rules, principal, server, None)
     }
 
@@ -810,9 +846,24 @@ impl Gateway {
         arguments: Option<JsonObject>,
         caller: Caller,
     ) -> Result<CallToolResult, McpError> {
+        self.call_tool_staged(request_id, principal, name, arguments, caller).await.0
+    }
+
+    /// [`Gateway::call_tool`], also saying which stage stopped the call, if one did
+    /// (`validate`, `input`, `call`, `output`): for callers that report outcomes in
+    /// their own shape ([`crate::compat`]).
+    pub(crate) async fn call_tool_staged(
+        &self,
+        request_id: String,
+        principal: Option<Principal>,
+        name: &str,
+        arguments: Option<JsonObject>,
+        caller: Caller,
+    ) -> (Result<CallToolResult, McpError>, Option<&'static str>) {
         let started = Instant::now();
         let mut ctx = CallContext { request_id, principal, tool: name.to_string(), ..Default::default() };
-        let result = self.run_call(&mut ctx, arguments, caller).await;
+        let mut stopped = None;
+        let result = self.run_call(&mut ctx, arguments, caller, &mut stopped).await;
         // The whole request, for traces: the parent of the stages' spans.
         let outcome = match &result {
             Ok(r) if r.is_error != Some(true) => Outcome::Allowed,
@@ -820,7 +871,7 @@ impl Gateway {
             Err(_) => Outcome::Denied,
         };
         self.audit(&ctx, "request", outcome, started, &[]);
-        result
+        (result, stopped)
     }
 
     /// A call refused by a limit after waiting since `since`: audited (stage `limit`,
@@ -841,6 +892,7 @@ impl Gateway {
         ctx: &mut CallContext,
         arguments: Option<JsonObject>,
         caller: Caller,
+        stopped: &mut Option<&'static str>,
     ) -> Result<CallToolResult, McpError> {
         let started = Instant::now();
         let found = self.resolve_route(ctx.principal.as_ref(), "tool", &ctx.tool, |c| &c.routes).await;
@@ -873,6 +925,7 @@ impl Gateway {
             let finding = Finding::new("gateway.schema", "arguments do not match the tool's input schema");
             self.audit(ctx, "validate", Outcome::Blocked, started, &[finding]);
             let text = format!("Warden refused the call: {}", problems.join("; "));
+            *stopped = Some("validate");
             return Ok(CallToolResult::error(vec![ContentBlock::text(text)]));
         }
 
@@ -882,6 +935,7 @@ impl Gateway {
         self.audit(ctx, "input", outcome(input.action), stage, &input.findings);
         if input.action == Action::Block {
             tracing::info!(server = %ctx.server, tool = %ctx.tool, "input blocked");
+            *stopped = Some("input");
             return Ok(refusal("blocked the call", &input.findings));
         }
         let arguments = match input.payload {
@@ -903,7 +957,13 @@ impl Gateway {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "upstream call failed");
-                self.audit(ctx, "call", Outcome::Failed, stage, &[Finding::new("gateway.upstream", e.to_string())]);
+                *stopped = Some("call");
+                // Timeouts apart: they are counted per upstream (crate::metrics).
+                let detector = match e {
+                    crate::upstream::UpstreamError::Timeout(..) => "gateway.upstream-timeout",
+                    _ => "gateway.upstream",
+                };
+                self.audit(ctx, "call", Outcome::Failed, stage, &[Finding::new(detector, e.to_string())]);
                 return Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]));
             }
         };
@@ -914,6 +974,7 @@ impl Gateway {
         self.audit(ctx, "output", outcome(output.action), stage, &output.findings);
         if output.action == Action::Block {
             tracing::info!(server = %ctx.server, tool = %ctx.tool, "output blocked");
+            *stopped = Some("output");
             return Ok(refusal("withheld the result", &output.findings));
         }
         let (value, _) = chains.input.restore(ctx, &input.restore, output.payload).await;

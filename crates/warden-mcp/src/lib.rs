@@ -11,6 +11,7 @@
 //! - [`pins`]: tool definitions pinned by digest (trust on first use);
 //! - [`limits`]: rate and concurrency limits per principal and per upstream;
 //! - [`jsonrpc`]: screening of incoming messages; [`schema`]: tool arguments vs their input schema;
+//! - [`compat`]: the Enkrypt gateway's meta-tools; [`admin`]: the operator page at `/admin`;
 //! - [`demo`]: the built-in demo upstream (`warden demo-server`).
 
 // rmcp marks logging and resources/unsubscribe deprecated (SEP-2577, a draft
@@ -18,8 +19,10 @@
 // must forward them.
 #![allow(deprecated)]
 
+pub mod admin;
 pub mod audit;
 pub mod cell;
+pub mod compat;
 pub mod demo;
 pub mod gateway;
 pub mod jsonrpc;
@@ -29,6 +32,7 @@ pub mod naming;
 pub mod otel;
 pub mod paging;
 pub mod pins;
+mod progress;
 mod sanitize;
 pub mod schema;
 pub mod server;

@@ -22,6 +22,8 @@ struct Inner {
     findings: BTreeMap<(String, String), u64>,
     /// stage → latency.
     latency: BTreeMap<String, Histogram>,
+    /// (server, kind: "timeout" | "error") → failed upstream calls.
+    upstream_failures: BTreeMap<(String, &'static str), u64>,
 }
 
 /// The gateway's own counters.
@@ -30,6 +32,8 @@ pub struct Metrics {
     inner: Mutex<Inner>,
     /// Calls refused by each limit, indexed by [`Limit::index`].
     limited: [AtomicU64; 4],
+    /// The latest blocks, for the operator page ([`crate::admin`]).
+    pub recent_blocks: crate::admin::RecentBlocks,
 }
 
 /// The per-plugin counters, exported the same way by both renderings:
@@ -87,6 +91,31 @@ impl Metrics {
             *m.findings.entry((event.stage.clone(), f.detector.clone())).or_default() += 1;
         }
         m.latency.entry(event.stage.clone()).or_default().observe(event.duration_us as f64 / 1e6);
+        if event.stage == "call" && event.outcome == warden_core::Outcome::Failed {
+            let timeout = event.findings.iter().any(|f| f.detector == "gateway.upstream-timeout");
+            let kind = if timeout { "timeout" } else { "error" };
+            *m.upstream_failures.entry((event.server.clone(), kind)).or_default() += 1;
+        }
+        drop(m);
+        if event.outcome == warden_core::Outcome::Blocked {
+            self.recent_blocks.push(event);
+        }
+    }
+
+    /// Failed upstream calls: ((server, "timeout" | "error"), count).
+    pub fn upstream_failures(&self) -> Vec<((String, &'static str), u64)> {
+        let Ok(m) = self.inner.lock() else { return Vec::new() };
+        m.upstream_failures.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    /// [`Metrics::upstream_failures`] in the Prometheus text format.
+    pub fn upstream_failures_prometheus(&self) -> String {
+        let mut out = String::new();
+        header(&mut out, "warden_upstream_failures_total", "counter", "Failed upstream calls, by server and kind.");
+        for ((server, kind), n) in self.upstream_failures() {
+            let _ = writeln!(out, "warden_upstream_failures_total{{server=\"{}\",kind=\"{kind}\"}} {n}", esc(&server));
+        }
+        out
     }
 
     /// Count a call refused by `limit`.

@@ -98,7 +98,12 @@ impl ServerHandler for GatewayHandler {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        paged!(ListToolsResult, self.gateway().tools(self.principal(&context).as_ref()).await, request)
+        let gateway = self.gateway();
+        let mut tools = gateway.tools(self.principal(&context).as_ref()).await;
+        if gateway.compat_enkrypt() {
+            crate::compat::add_tools(&mut tools);
+        }
+        paged!(ListToolsResult, tools, request)
     }
 
     async fn list_prompts(
@@ -205,7 +210,13 @@ impl ServerHandler for GatewayHandler {
             principal: principal.clone(),
         };
         let gateway = self.gateway();
-        let call = gateway.call_tool(request_id, principal, &request.name, request.arguments, caller);
+        let call = async {
+            if gateway.compat_enkrypt() && crate::compat::is_meta_tool(&request.name) {
+                crate::compat::call(&gateway, request_id, principal, &request.name, request.arguments, caller).await
+            } else {
+                gateway.call_tool(request_id, principal, &request.name, request.arguments, caller).await
+            }
+        };
         // A client's notifications/cancelled drops the call, which cancels it upstream.
         tokio::select! {
             result = call => Ok(CallToolResponse::Complete(result?)),
@@ -260,7 +271,7 @@ pub async fn serve_http(
 ) -> std::io::Result<()> {
     let mut config = StreamableHttpServerConfig::default()
         .with_max_request_body_bytes(policy.limits.max_bytes)
-        .with_allowed_hosts(policy.allowed_hosts)
+        .with_allowed_hosts(policy.allowed_hosts.clone())
         .with_allowed_origins(policy.allowed_origins)
         .enforce_origin_validation();
     config.cancellation_token = policy.end_sessions.clone();
@@ -277,6 +288,7 @@ pub async fn serve_http(
     // Prometheus scrapes /metrics with the same credentials as /mcp (scrape configs
     // take a bearer token): tool names and block counts are not for everyone.
     let metrics_cell = auth.cell.clone();
+    let metrics_cell_admin = auth.cell.clone();
     let metrics = move || {
         let body = metrics_cell.get().metrics_text();
         async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body) }
@@ -308,6 +320,9 @@ pub async fn serve_http(
             app = app.route(&path, axum::routing::get(handler));
         }
     }
+    // The operator page has a key of its own (404 unless enabled).
+    let admin = crate::admin::AdminState { cell: metrics_cell_admin, allowed_hosts: policy.allowed_hosts };
+    app = app.merge(crate::admin::router(admin));
     let stop_accepting = policy.stop_accepting;
     let end_sessions = policy.end_sessions;
     // Without TCP_NODELAY, the second write of an SSE answer (the priming event, then

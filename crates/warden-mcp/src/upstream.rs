@@ -124,8 +124,6 @@ type ProgressRoutes = Arc<std::sync::Mutex<HashMap<ProgressToken, ProgressRoute>
 struct ProgressRoute {
     peer: Peer<RoleServer>,
     token: ProgressToken,
-    /// Notifications relayed so far.
-    relayed: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The client request an upstream call serves. The upstream's own requests during
@@ -152,12 +150,6 @@ struct InFlight {
 
 /// Calls in flight on one upstream, oldest first.
 type Calls = Arc<std::sync::Mutex<Vec<InFlight>>>;
-
-/// rmcp handles each notification in a task of its own, so progress an upstream sent
-/// just before its result may still be in flight when the result arrives. A call
-/// that reported progress waits this long before answering, so the client sees the
-/// progress first (it would be dropped once the request's stream has closed).
-const PROGRESS_SETTLE: Duration = Duration::from_millis(20);
 
 /// Notifications an upstream may send per second (logs, progress, resource updates)
 /// once its burst is spent: each costs the gateway work (guardrails over a log message,
@@ -199,6 +191,8 @@ struct UpstreamHandler {
     name: String,
     events: UnboundedSender<UpstreamEvent>,
     progress: ProgressRoutes,
+    /// Progress received vs relayed per call, so results wait for their progress.
+    ledger: crate::progress::Ledger,
     calls: Calls,
     budget: Arc<std::sync::Mutex<Budget>>,
     /// A tool-list change is waiting to be reported.
@@ -385,15 +379,16 @@ impl ClientHandler for UpstreamHandler {
     }
 
     async fn on_progress(&self, mut params: ProgressNotificationParam, _context: NotificationContext<RoleClient>) {
+        let upstream_token = params.progress_token.clone();
         let route = self.progress.lock().ok().and_then(|routes| routes.get(&params.progress_token).cloned());
         if let Some(route) = route
             && self.admit("progress")
         {
             params.message = params.message.map(|m| crate::sanitize::clean_str(&m).unwrap_or(m));
             params.progress_token = route.token;
-            route.relayed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let _ = route.peer.notify_progress(params).await;
         }
+        self.ledger.handled(&upstream_token);
     }
 
     async fn on_resource_updated(
@@ -421,6 +416,21 @@ impl UpstreamHandler {
             let _ = events.send(UpstreamEvent::ToolsChanged(index));
         });
     }
+}
+
+/// An upstream session's state ([`Upstream::health`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Connected,
+    /// Starting, or answering `initialize`.
+    Starting,
+    /// Failed to start `failures` times in a row; retried in the background.
+    Restarting {
+        failures: u32,
+        retry_in: Duration,
+    },
+    /// No session: not started yet, or exited; started again at the next request.
+    Idle,
 }
 
 struct Connection {
@@ -459,6 +469,7 @@ impl Upstream {
             name: spec.name.clone(),
             events,
             progress: ProgressRoutes::default(),
+            ledger: crate::progress::Ledger::default(),
             calls: Calls::default(),
             budget: Arc::new(std::sync::Mutex::new(Budget::new())),
             tools_changed: Default::default(),
@@ -474,6 +485,25 @@ impl Upstream {
 
     pub fn name(&self) -> &str {
         &self.spec.name
+    }
+
+    /// How to reach it (its transport holds secrets: show names only).
+    pub fn spec(&self) -> &UpstreamSpec {
+        &self.spec
+    }
+
+    /// The session's state now, for operators; never waits (a start in progress
+    /// holds the lock).
+    pub fn health(&self) -> Health {
+        let Ok(conn) = self.conn.try_lock() else { return Health::Starting };
+        match &conn.service {
+            Some(s) if !s.is_closed() && !s.peer().is_transport_closed() => Health::Connected,
+            _ if conn.failures > 0 => Health::Restarting {
+                failures: conn.failures,
+                retry_in: conn.next_attempt.saturating_duration_since(Instant::now()),
+            },
+            _ => Health::Idle,
+        }
     }
 
     /// End the session (a stdio child is killed when its transport is dropped) and
@@ -602,6 +632,7 @@ async fn start(
                     }
                 });
             }
+            let transport = crate::progress::Counted::new(transport, handler.ledger.clone());
             tokio::time::timeout(timeout, handler.clone().serve(transport)).await
         }
         Transport::Http { url, headers, bearer_token } => {
@@ -618,6 +649,7 @@ async fn start(
             }
             crate::install_tls_provider();
             let transport = StreamableHttpClientTransport::from_config(config);
+            let transport = crate::progress::Counted::new(transport, handler.ledger.clone());
             tokio::time::timeout(timeout, handler.clone().serve(transport)).await
         }
     };
@@ -729,17 +761,20 @@ impl Upstream {
             let mut in_flight = CallGuard::new(&self.handler.calls, caller.clone());
             let handle = peer.send_request_with_option(request, PeerRequestOptions::no_options()).await?;
             in_flight.sent_as(handle.id.clone());
-            let relayed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            // (Progress the upstream sends before these two lines run is neither
+            // relayed nor waited for: it would have to answer within the few
+            // instructions between the send and here.)
+            let tracked = caller.progress.is_some().then(|| self.handler.ledger.track(handle.progress_token.clone()));
             let _route = caller.progress.clone().map(|token| {
-                let to = ProgressRoute { peer: caller.peer.clone(), token, relayed: relayed.clone() };
+                let to = ProgressRoute { peer: caller.peer.clone(), token };
                 RouteGuard::new(&self.handler.progress, handle.progress_token.clone(), to)
             });
             let (id, upstream_peer) = (handle.id.clone(), handle.peer.clone());
             let cancel_on_drop = CancelOnDrop(Some((upstream_peer, id)));
             let response = handle.await_response().await;
             cancel_on_drop.disarm();
-            if relayed.load(std::sync::atomic::Ordering::SeqCst) > 0 {
-                tokio::time::sleep(PROGRESS_SETTLE).await;
+            if let Some(tracked) = &tracked {
+                tracked.settle().await;
             }
             response
         };

@@ -2,6 +2,8 @@
 
 mod builtins;
 mod check;
+mod import_enkrypt;
+mod install;
 mod jwks;
 mod keys;
 mod lifecycle;
@@ -72,6 +74,14 @@ enum Command {
         #[command(subcommand)]
         command: plugin_cmd::PluginCommand,
     },
+    /// Convert another gateway's config into warden.toml (`import enkrypt FILE`).
+    Import {
+        #[command(subcommand)]
+        command: import_enkrypt::ImportCommand,
+    },
+    /// Add Warden to an MCP client's config (Claude Desktop, Cursor, Claude Code, VS
+    /// Code), keeping its other entries and backing the file up first.
+    Install(install::InstallArgs),
 }
 
 #[derive(clap::Args, Default)]
@@ -169,6 +179,8 @@ fn main() -> ExitCode {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Plugin { command } => plugin_cmd::run(command).await,
+            Command::Import { command } => import_enkrypt::run(command),
+            Command::Install(args) => install::run(&args),
         }
     });
     match result {

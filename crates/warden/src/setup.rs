@@ -165,6 +165,8 @@ pub async fn gateway(
         metrics: previous.map(warden_mcp::Gateway::metrics_handle),
         limits: warden_mcp::limits::LimitSettings::from_config(config),
         per_server,
+        compat_enkrypt: config.compat.enkrypt_tools,
+        admin: warden_mcp::admin::AdminSettings::from_config(&config.gateway.admin),
     };
     Ok(warden_mcp::Gateway::start(upstream_specs(config), chains, settings).await)
 }

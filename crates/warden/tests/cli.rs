@@ -40,6 +40,9 @@ fn every_command_has_help() {
         &["scan", "--help"],
         &["tools", "approve", "--help"],
         &["reload", "--help"],
+        &["import", "--help"],
+        &["import", "enkrypt", "--help"],
+        &["install", "--help"],
     ] {
         let o = warden(args);
         let (out, err) = text(&o);

@@ -53,7 +53,6 @@ fn sensitive(n: &str) -> Option<&'static str> {
         "/sys/",
         "/proc/",
         "/lib/systemd/",
-        "/etc",
         "c:/windows/system32",
         "c:/programdata/ssh",
         "c:/inetpub/",
