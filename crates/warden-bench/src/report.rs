@@ -362,7 +362,7 @@ impl Report {
                 out,
                 "`request` is the gateway's pipeline (resolve + input + call + output); the rest of the added \
                  latency is HTTP, JSON-RPC and session handling in front of it, and auth. Plugin times are per \
-                 call into the sandbox (`secrets` and `injection` run twice per tool call: input and output).\n"
+                 call into the sandbox (`secrets`, `injection` and `threats` run twice per tool call: input and output).\n"
             );
             let _ = writeln!(out, "| config | payload | added p50 | request | input | call | output | plugins |");
             let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---|");

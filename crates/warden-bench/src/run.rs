@@ -57,8 +57,8 @@ fn specs() -> Vec<GatewaySpec> {
             name,
             upstream,
             vec!["apikey"],
-            vec!["secrets", "pii", "injection", "policy"],
-            vec!["secrets", "injection"],
+            vec!["threats", "secrets", "pii", "injection", "policy"],
+            vec!["secrets", "injection", "threats"],
             vec!["tools"],
             vec!["audit"],
             false,
@@ -77,6 +77,7 @@ fn specs() -> Vec<GatewaySpec> {
         spec("pii/http", http, vec![], vec!["pii"], vec![], vec![], vec![], true),
         spec("injection/http", http, vec![], vec!["injection"], vec!["injection"], vec![], vec![], true),
         spec("policy/http", http, vec![], vec!["policy"], vec![], vec![], vec![], true),
+        spec("threats/http", http, vec![], vec!["threats"], vec!["threats"], vec![], vec![], true),
         spec("tools/http", http, vec![], vec![], vec![], vec!["tools"], vec![], true),
         spec("audit/http", http, vec![], vec![], vec![], vec![], vec!["audit"], true),
     ]
@@ -111,7 +112,7 @@ pub fn config_toml(spec: &GatewaySpec, echo_url: &str, bench_exe: &Path, audit_f
     }
     let used: Vec<&str> =
         [&spec.auth, &spec.input, &spec.output, &spec.tools, &spec.telemetry].into_iter().flatten().copied().collect();
-    let plugins: [(&str, String); 7] = [
+    let plugins: [(&str, String); 8] = [
         (
             "apikey",
             "kind = \"auth\"\nsource = \"builtin:auth-apikey\"\nconfig = { keys = [{ id = \"bench\", sha256 = \"${WARDEN_API_KEY_SHA256}\" }] }".into(),
@@ -129,6 +130,7 @@ pub fn config_toml(spec: &GatewaySpec, echo_url: &str, bench_exe: &Path, audit_f
                 .into(),
         ),
         ("tools", "kind = \"guardrail\"\nsource = \"builtin:guard-tools\"".into()),
+        ("threats", "kind = \"guardrail\"\nsource = \"builtin:guard-threats\"".into()),
         (
             "audit",
             format!(
