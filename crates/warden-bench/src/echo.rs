@@ -81,6 +81,10 @@ pub async fn serve_http(addr: std::net::SocketAddr) -> anyhow::Result<()> {
     writeln!(out, "listening on http://{}/mcp", listener.local_addr()?)?;
     out.flush()?;
     drop(out);
+    // As the gateway's own listener: responses are small writes that must not wait.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await?;
     Ok(())
 }

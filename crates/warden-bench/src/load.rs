@@ -27,9 +27,13 @@ pub struct Target {
 
 pub type Client = RunningService<RoleClient, ()>;
 
-/// One client with its own session (and its own reqwest client, so its own connections).
+/// One client with its own session and its own pool of keep-alive connections, as the
+/// MCP SDKs' clients have (httpx, undici). rmcp's default client opens a connection
+/// per request (pooling off), which would charge every call a TCP handshake on both
+/// the direct and the gateway paths.
 pub async fn connect(target: &Target) -> Result<Client> {
-    connect_with(target, None).await
+    let http = reqwest::Client::builder().tcp_nodelay(true).build().context("cannot build an HTTP client")?;
+    connect_with(target, Some(http)).await
 }
 
 /// One client, over `http` when given (shared connection pool).

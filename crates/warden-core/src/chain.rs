@@ -13,6 +13,7 @@ use crate::provider::{FailureKind, Guardrail, ProviderError};
 use crate::verdict::{Action, CallContext, Finding, Verdict};
 use serde_json::Value;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Detector name of the finding recorded when a guardrail fails.
@@ -76,6 +77,14 @@ impl GuardrailChain {
     }
 
     /// Run every guardrail that joins `stage` over `payload`.
+    ///
+    /// The outcome is always the one running them in order gives. When a core is idle
+    /// (see [`Concurrency`]) they run at once on one shared snapshot of the payload, and
+    /// the results are then taken in chain order: a block still ends the chain (later
+    /// results are dropped), and a redaction that rewrote the payload discards the
+    /// later guardrails' results, which saw the old payload, and runs them again in
+    /// order on the new one. Guardrails are pure functions of their input, so the only
+    /// price of a discarded result is the CPU it took.
     pub async fn run(&self, stage: Stage, ctx: &CallContext, payload: Value) -> ChainOutcome {
         let mut out = ChainOutcome {
             action: Action::Allow,
@@ -89,42 +98,100 @@ impl GuardrailChain {
         let forms = joined
             .iter()
             .fold(ContentForms::default(), |f, &i| f.union(self.entries[i].guardrail.info().content_forms));
+        let active = Concurrency::enter();
+        let mut done = 0;
+        if joined.len() > 1 && active.has_idle_core() {
+            let content = Arc::new(Content::from_value(&out.payload, forms));
+            let tasks: Vec<_> = joined.iter().map(|&i| self.spawn_check(i, stage, ctx, &content)).collect();
+            for (task, &i) in tasks.into_iter().zip(&joined) {
+                let (result, elapsed) = task.await.unwrap_or_else(|e| {
+                    let name = &self.entries[i].guardrail.info().name;
+                    (
+                        Err(ProviderError::new(name, FailureKind::Trap, format!("guardrail task failed: {e}"))),
+                        Duration::ZERO,
+                    )
+                });
+                done += 1;
+                match self.apply(i, result, elapsed, &mut out) {
+                    Applied::Block => return out,
+                    Applied::Rewrote => break,
+                    Applied::Kept => {}
+                }
+            }
+        }
         let mut content: Option<Content> = None;
-        for i in joined {
-            let entry = &self.entries[i];
-            let name = entry.guardrail.info().name.clone();
+        for &i in &joined[done..] {
             let content_ref = content.get_or_insert_with(|| Content::from_value(&out.payload, forms));
             let started = Instant::now();
-            let result = entry.guardrail.check(stage, ctx, content_ref).await;
-            let (verdict, error) = match result {
-                Ok(Verdict::Redact(r)) => match apply_edits(&mut out.payload, &r.edits) {
-                    Ok(()) => {
-                        if !r.edits.is_empty() {
-                            content = None; // rebuilt from the rewritten payload
-                        }
-                        if !r.restore_state.is_empty() {
-                            out.restore.push(RestoreToken { entry: i, state: r.restore_state.clone() });
-                        }
-                        (Verdict::Redact(r), None)
-                    }
-                    Err(e) => failed(entry, ProviderError::new(&name, FailureKind::InvalidOutput, e.to_string())),
-                },
-                Ok(v) => (v, None),
-                Err(e) => failed(entry, e),
-            };
-            let action = verdict.action();
-            out.action = out.action.max(action);
-            out.steps.push(StepReport { plugin: name, action, error, elapsed: started.elapsed() });
-            out.findings.extend(match verdict {
-                Verdict::Allow => Vec::new(),
-                Verdict::Warn(f) | Verdict::Block(f) => f,
-                Verdict::Redact(r) => r.findings,
-            });
-            if action == Action::Block {
-                break;
+            let result = self.entries[i].guardrail.check(stage, ctx, content_ref).await;
+            match self.apply(i, result, started.elapsed(), &mut out) {
+                Applied::Block => break,
+                Applied::Rewrote => content = None, // rebuilt from the rewritten payload
+                Applied::Kept => {}
             }
         }
         out
+    }
+
+    /// Run entry `i`'s check on its own task, timed there (so a result waiting to be
+    /// taken in order is not charged for the wait).
+    fn spawn_check(
+        &self,
+        i: usize,
+        stage: Stage,
+        ctx: &CallContext,
+        content: &Arc<Content>,
+    ) -> tokio::task::JoinHandle<(Result<Verdict, ProviderError>, Duration)> {
+        let guardrail = self.entries[i].guardrail.clone();
+        let (ctx, content) = (ctx.clone(), content.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let result = guardrail.check(stage, &ctx, &content).await;
+            (result, started.elapsed())
+        })
+    }
+
+    /// Fold entry `i`'s result into `out`: apply its edits, keep its restore state,
+    /// record the step and the findings.
+    fn apply(
+        &self,
+        i: usize,
+        result: Result<Verdict, ProviderError>,
+        elapsed: Duration,
+        out: &mut ChainOutcome,
+    ) -> Applied {
+        let entry = &self.entries[i];
+        let name = entry.guardrail.info().name.clone();
+        let mut rewrote = false;
+        let (verdict, error) = match result {
+            Ok(Verdict::Redact(r)) => match apply_edits(&mut out.payload, &r.edits) {
+                Ok(()) => {
+                    rewrote = !r.edits.is_empty();
+                    if !r.restore_state.is_empty() {
+                        out.restore.push(RestoreToken { entry: i, state: r.restore_state.clone() });
+                    }
+                    (Verdict::Redact(r), None)
+                }
+                Err(e) => failed(entry, ProviderError::new(&name, FailureKind::InvalidOutput, e.to_string())),
+            },
+            Ok(v) => (v, None),
+            Err(e) => failed(entry, e),
+        };
+        let action = verdict.action();
+        out.action = out.action.max(action);
+        out.steps.push(StepReport { plugin: name, action, error, elapsed });
+        out.findings.extend(match verdict {
+            Verdict::Allow => Vec::new(),
+            Verdict::Warn(f) | Verdict::Block(f) => f,
+            Verdict::Redact(r) => r.findings,
+        });
+        if action == Action::Block {
+            Applied::Block
+        } else if rewrote {
+            Applied::Rewrote
+        } else {
+            Applied::Kept
+        }
     }
 
     /// Undo redactions in a result, newest first. A restore that fails leaves the
@@ -161,6 +228,48 @@ impl GuardrailChain {
             });
         }
         (payload, steps)
+    }
+}
+
+/// What folding one guardrail's result did to the chain.
+enum Applied {
+    /// Blocked: the chain ends.
+    Block,
+    /// Rewrote the payload: later guardrails must see the new one.
+    Rewrote,
+    Kept,
+}
+
+/// Chains running right now in this process, to decide whether running a chain's
+/// guardrails at once pays: it does when a worker thread would otherwise sit idle
+/// (a lone call gets its guardrails done in about the time of the slowest one); under
+/// load every core is busy with other calls already, and splitting a call only adds
+/// task hand-offs.
+static ACTIVE_CHAINS: AtomicUsize = AtomicUsize::new(0);
+
+/// This chain's place in [`ACTIVE_CHAINS`], released on drop.
+struct Concurrency {
+    active: usize,
+}
+
+impl Concurrency {
+    fn enter() -> Concurrency {
+        Concurrency { active: ACTIVE_CHAINS.fetch_add(1, Ordering::Relaxed) + 1 }
+    }
+
+    /// True on a multi-threaded tokio runtime with at least two workers per running
+    /// chain (this one included). A current-thread runtime (tests, `warden scan`)
+    /// runs chains in order.
+    fn has_idle_core(&self) -> bool {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else { return false };
+        handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+            && self.active.saturating_mul(2) <= handle.metrics().num_workers()
+    }
+}
+
+impl Drop for Concurrency {
+    fn drop(&mut self) {
+        ACTIVE_CHAINS.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -300,6 +409,83 @@ mod tests {
             .await;
         assert_eq!(out.action, Action::Block);
         assert_eq!(out.steps[0].error.as_ref().map(|e| e.kind), Some(FailureKind::InvalidOutput));
+    }
+
+    /// A guardrail that holds its thread for a while and records how many of its kind
+    /// were running at once and how often it was called.
+    struct Slow {
+        info: PluginInfo,
+        running: Arc<AtomicUsize>,
+        most: Arc<AtomicUsize>,
+        calls: Arc<AtomicUsize>,
+        decide: fn(&Content) -> Result<Verdict, ProviderError>,
+    }
+
+    #[async_trait]
+    impl Guardrail for Slow {
+        fn info(&self) -> &PluginInfo {
+            &self.info
+        }
+        async fn check(&self, _: Stage, _: &CallContext, c: &Content) -> Result<Verdict, ProviderError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            // Blocks the worker like a plugin running wasm does.
+            std::thread::sleep(Duration::from_millis(30));
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            (self.decide)(c)
+        }
+        async fn restore(&self, _: &CallContext, _: &[u8], _: &Content) -> Result<Vec<TextEdit>, ProviderError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+    async fn guardrails_run_at_once_with_the_in_order_outcome() {
+        let (running, most, calls) = (Arc::default(), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let slow = |name: &str, decide: fn(&Content) -> Result<Verdict, ProviderError>| {
+            let stages = Stages { input: true, output: true, tool: false, restore: true };
+            let info =
+                PluginInfo { name: name.into(), stages, content_forms: ContentForms::TEXTS, ..Default::default() };
+            let guardrail =
+                Slow { info, running: Arc::clone(&running), most: most.clone(), calls: calls.clone(), decide };
+            ChainEntry { guardrail: Arc::new(guardrail), failure_mode: FailureMode::FailClosed }
+        };
+        let ctx = CallContext::default();
+
+        // Nothing to rewrite: all four ran at once, each once, in chain order in the steps.
+        let chain = GuardrailChain::new(vec![
+            slow("a", warn_always),
+            slow("b", redact_secret),
+            slow("c", block_on_x),
+            slow("d", warn_always),
+        ]);
+        let out = chain.run(Stage::Input, &ctx, json!({"q": "fine"})).await;
+        assert_eq!(out.action, Action::Warn);
+        assert_eq!(out.steps.iter().map(|s| s.plugin.as_str()).collect::<Vec<_>>(), ["a", "b", "c", "d"]);
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        assert!(most.load(Ordering::SeqCst) > 1, "the guardrails never overlapped");
+
+        // "b" rewrites the payload: "c" and "d" ran on the old one, so they run again on
+        // the new one, and "c" now sees the placeholder and blocks, as in order.
+        calls.store(0, Ordering::SeqCst);
+        let out = chain.run(Stage::Input, &ctx, json!({"q": "secret"})).await;
+        assert_eq!(out.action, Action::Block);
+        assert_eq!(out.payload, json!({"q": "<X>"}));
+        assert_eq!(out.steps.iter().map(|s| s.plugin.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(
+            out.findings.iter().map(|f| f.detector.as_str()).collect::<Vec<_>>(),
+            ["t.warn", "t.secret", "t.block"]
+        );
+        assert_eq!(out.restore.len(), 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 4 + 1, "c ran twice; d's second run never came (blocked before)");
+
+        // A block ends the chain: later results are dropped, the outcome is the block's.
+        let chain = GuardrailChain::new(vec![slow("x", block_on_x), slow("w", warn_always)]);
+        let out = chain.run(Stage::Output, &ctx, json!(["<X>"])).await;
+        assert_eq!(out.action, Action::Block);
+        assert_eq!(out.steps.len(), 1);
+        assert_eq!(out.findings.len(), 1);
     }
 
     #[tokio::test]

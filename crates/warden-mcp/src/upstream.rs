@@ -648,7 +648,8 @@ async fn start(
                 config = config.auth_header(token.clone());
             }
             crate::install_tls_provider();
-            let transport = StreamableHttpClientTransport::from_config(config);
+            let http = upstream_http_client().map_err(|e| fail(format!("HTTP client: {e}")))?;
+            let transport = StreamableHttpClientTransport::with_client(http, config);
             let transport = crate::progress::Counted::new(transport, handler.ledger.clone());
             tokio::time::timeout(timeout, handler.clone().serve(transport)).await
         }
@@ -656,6 +657,32 @@ async fn start(
     started
         .map_err(|_| fail(format!("no initialize response within {timeout:?}")))?
         .map_err(|e| fail(fault_or(fault, e.to_string())))
+}
+
+/// The HTTP client of one HTTP upstream.
+///
+/// rmcp's default client turns connection pooling off (`pool_max_idle_per_host(0)`,
+/// against stalls when a response body was left unread), so every request to the
+/// upstream opened a new TCP (and TLS) connection: a third of the gateway's own
+/// latency on a fast upstream. rmcp now reads each POST's SSE stream to its end
+/// before dropping it, so a connection goes back to the pool only when it is clean,
+/// and one that is not is closed, not reused. Redirects as rmcp's default: only
+/// same-origin 307/308 (which keep method and body), at most 10; anything else is
+/// returned as the response, so the session id and headers never go to another host.
+fn upstream_http_client() -> reqwest::Result<reqwest::Client> {
+    const MAX_REDIRECTS: usize = 10;
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        let status = attempt.status().as_u16();
+        let same_origin = attempt.previous().last().is_some_and(|from| from.origin() == attempt.url().origin());
+        if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else if (status == 307 || status == 308) && same_origin {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    });
+    reqwest::Client::builder().redirect(policy).tcp_nodelay(true).build()
 }
 
 impl Upstream {

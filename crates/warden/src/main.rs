@@ -18,6 +18,14 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Every proxied call allocates and frees many small buffers across threads (JSON,
+/// HTTP frames, tokio tasks); mimalloc does that faster than glibc and with less
+/// lock traffic (BENCHMARKS.md). Built with `no_thp`: where transparent huge pages are
+/// on (`madvise` mode included), its eagerly committed arenas were backed by 2 MiB
+/// pages and the idle gateway's RSS grew by ~15 MiB over glibc's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Warden: a secure gateway for the Model Context Protocol. Every auth, guardrail and
 /// telemetry provider is a sandboxed WebAssembly component.
 #[derive(Parser)]
