@@ -79,12 +79,16 @@ impl GuardrailChain {
     /// Run every guardrail that joins `stage` over `payload`.
     ///
     /// The outcome is always the one running them in order gives. When a core is idle
-    /// (see [`Concurrency`]) they run at once on one shared snapshot of the payload, and
-    /// the results are then taken in chain order: a block still ends the chain (later
-    /// results are dropped), and a redaction that rewrote the payload discards the
-    /// later guardrails' results, which saw the old payload, and runs them again in
-    /// order on the new one. Guardrails are pure functions of their input, so the only
-    /// price of a discarded result is the CPU it took.
+    /// (see [`Concurrency`]) the leading run of contained guardrails
+    /// ([`Guardrail::is_contained`]: nothing they see can leave the gateway) runs at
+    /// once on one shared snapshot of the payload, and the results are then taken in
+    /// chain order: a block still ends the chain (later results are dropped), and a
+    /// redaction that rewrote the payload discards the later guardrails' results,
+    /// which saw the old payload, and runs them again in order on the new one. Such
+    /// guardrails are pure functions of their input, so the only price of a discarded
+    /// result is the CPU it took. The rest of the chain runs in order, so a guardrail
+    /// that can send data out (a remote API) never sees a payload an earlier one
+    /// blocked or redacted.
     pub async fn run(&self, stage: Stage, ctx: &CallContext, payload: Value) -> ChainOutcome {
         let mut out = ChainOutcome {
             action: Action::Allow,
@@ -100,10 +104,12 @@ impl GuardrailChain {
             .fold(ContentForms::default(), |f, &i| f.union(self.entries[i].guardrail.info().content_forms));
         let active = Concurrency::enter();
         let mut done = 0;
-        if joined.len() > 1 && active.has_idle_core() {
+        let contained = joined.iter().take_while(|&&i| self.entries[i].guardrail.is_contained()).count();
+        if contained > 1 && active.has_idle_core() {
             let content = Arc::new(Content::from_value(&out.payload, forms));
-            let tasks: Vec<_> = joined.iter().map(|&i| self.spawn_check(i, stage, ctx, &content)).collect();
-            for (task, &i) in tasks.into_iter().zip(&joined) {
+            let at_once = &joined[..contained];
+            let tasks: Vec<_> = at_once.iter().map(|&i| self.spawn_check(i, stage, ctx, &content)).collect();
+            for (task, &i) in tasks.into_iter().zip(at_once) {
                 let (result, elapsed) = task.await.unwrap_or_else(|e| {
                     let name = &self.entries[i].guardrail.info().name;
                     (
@@ -426,6 +432,9 @@ mod tests {
         fn info(&self) -> &PluginInfo {
             &self.info
         }
+        fn is_contained(&self) -> bool {
+            !self.info.name.starts_with("remote")
+        }
         async fn check(&self, _: Stage, _: &CallContext, c: &Content) -> Result<Verdict, ProviderError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
@@ -479,6 +488,19 @@ mod tests {
         );
         assert_eq!(out.restore.len(), 1);
         assert_eq!(calls.load(Ordering::SeqCst), 4 + 1, "c ran twice; d's second run never came (blocked before)");
+
+        // A guardrail that could send data out waits for the ones ahead of it: "remote"
+        // is never shown the payload "x" blocks, nor the one "b" redacts.
+        calls.store(0, Ordering::SeqCst);
+        let chain = GuardrailChain::new(vec![slow("x", block_on_x), slow("remote", warn_always)]);
+        let out = chain.run(Stage::Input, &ctx, json!(["<X>"])).await;
+        assert_eq!((out.action, out.steps.len(), calls.load(Ordering::SeqCst)), (Action::Block, 1, 1));
+        calls.store(0, Ordering::SeqCst);
+        let chain =
+            GuardrailChain::new(vec![slow("b", redact_secret), slow("c", block_on_x), slow("remote", warn_always)]);
+        let out = chain.run(Stage::Input, &ctx, json!({"q": "secret"})).await;
+        assert_eq!((out.action, out.steps.len()), (Action::Block, 2));
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "b, c (speculative), c again; remote never");
 
         // A block ends the chain: later results are dropped, the outcome is the block's.
         let chain = GuardrailChain::new(vec![slow("x", block_on_x), slow("w", warn_always)]);

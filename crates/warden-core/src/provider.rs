@@ -119,6 +119,15 @@ impl ProviderError {
 pub trait Guardrail: Send + Sync {
     fn info(&self) -> &PluginInfo;
 
+    /// Whether what this guardrail is shown cannot leave the gateway through it (no
+    /// network, no output). Only such a guardrail may be shown a payload before the
+    /// guardrails ahead of it in its chain have passed it (see
+    /// [`crate::chain::GuardrailChain::run`]): one that blocks or redacts it must
+    /// keep it from a guardrail that calls a remote service.
+    fn is_contained(&self) -> bool {
+        false
+    }
+
     /// Check a payload at `stage`. Only called for stages in `info().stages`.
     async fn check(&self, stage: Stage, ctx: &CallContext, content: &Content) -> Result<Verdict, ProviderError>;
 

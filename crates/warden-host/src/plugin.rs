@@ -184,6 +184,13 @@ impl Plugin {
         &self.info
     }
 
+    /// Whether nothing the plugin sees can leave the gateway through it: no network
+    /// (`grants.http_hosts`) and no output file (`grants.stdout`). Environment reads
+    /// and the clock bring data in, not out.
+    pub fn is_contained(&self) -> bool {
+        self.spec.grants.http_hosts.is_empty() && self.spec.grants.stdout.is_none()
+    }
+
     /// SHA-256 of the component bytes.
     pub fn digest(&self) -> &[u8; 32] {
         &self.digest

@@ -39,6 +39,10 @@ impl Guardrail for WasmGuardrail {
         self.0.info()
     }
 
+    fn is_contained(&self) -> bool {
+        self.0.is_contained()
+    }
+
     async fn check(&self, stage: Stage, ctx: &CallContext, content: &Content) -> Result<Verdict, ProviderError> {
         let content = to_wit_content(content);
         let verdict = match stage {
