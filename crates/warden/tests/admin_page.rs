@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Started, spawn_gateway};
+use common::Gateway;
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const API_KEY: &str = "wdn_admin_test_mcp_key_01234";
@@ -44,21 +44,6 @@ for line in sys.stdin:
         continue
     print(json.dumps({"jsonrpc": "2.0", "id": m["id"], "result": r}), flush=True)
 "#;
-
-struct Gateway {
-    child: Child,
-    url: String,
-    /// `127.0.0.1:PORT`.
-    addr: String,
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn hash(k: &str) -> String {
     hex::encode(Sha256::digest(k.as_bytes()))
@@ -113,20 +98,7 @@ source = "builtin:guard-tools"
         script.display(),
         hash(API_KEY)
     );
-    let path = tmp.join(format!("admin-{}-{n}.toml", std::process::id()));
-    std::fs::write(&path, config).expect("write config");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&path)
-        .env("XDG_CACHE_HOME", tmp.join("e2e-cache"))
-        .env("XDG_STATE_HOME", tmp.join(format!("admin-state-{}-{n}", std::process::id())))
-        .env("RUST_LOG", "info,rmcp=warn")
-        .env_remove("WARDEN_CONFIG")
-        .env_remove("WARDEN_API_KEY");
-    let Started { child, url, log } =
-        spawn_gateway(cmd, Duration::from_secs(60)).unwrap_or_else(|log| panic!("gateway did not start:\n{log}"));
-    let addr = url.trim_start_matches("http://").trim_end_matches("/mcp").to_string();
-    Gateway { child, url, addr, log }
+    Gateway::serve("admin", &config, &[])
 }
 
 /// An HTTP/1.1 response: status, headers (names lower-cased), body.

@@ -6,17 +6,11 @@
 
 mod common;
 
-use common::{Started, spawn_gateway};
-use rmcp::ServiceExt;
+use common::Gateway;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{Peer, RoleClient, RunningService};
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::service::{Peer, RoleClient};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
-use std::process::{Child, Command};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const API_KEY: &str = "wdn_compat_admin_0123456789";
@@ -27,19 +21,6 @@ const ENV_SECRET: &str = "env-secret-value-Zq81Wx";
 const TOKEN: &str = "ghp_4fT9qLm2Xv8ZrB7nK3pW6yH1sD5cJ0eA9uQz";
 /// A word the output guardrail blocks in results.
 const BANNED: &str = "launch-codes-7731";
-
-struct Gateway {
-    child: Child,
-    url: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn hash(k: &str) -> String {
     hex::encode(Sha256::digest(k.as_bytes()))
@@ -96,47 +77,24 @@ config = {{ words = ["{BANNED}"] }}
 }
 
 fn start(compat: bool) -> Gateway {
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = tmp.join(format!("compat-{}-{n}.toml", std::process::id()));
-    std::fs::write(&path, config(compat)).expect("write config");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&path)
-        .env("XDG_CACHE_HOME", tmp.join("e2e-cache"))
-        .env("XDG_STATE_HOME", tmp.join(format!("compat-state-{}-{n}", std::process::id())))
-        .env("RUST_LOG", "info,rmcp=warn")
-        .env_remove("WARDEN_CONFIG")
-        .env_remove("WARDEN_API_KEY");
-    let Started { child, url, log } =
-        spawn_gateway(cmd, Duration::from_secs(60)).unwrap_or_else(|log| panic!("gateway did not start:\n{log}"));
-    Gateway { child, url, log }
+    Gateway::serve("compat", &config(compat), &[])
 }
 
-impl Gateway {
-    async fn client(&self, key: &str) -> RunningService<RoleClient, ()> {
-        warden_mcp::install_tls_provider();
-        let config = StreamableHttpClientTransportConfig::with_uri(self.url.clone()).auth_header(key);
-        ().serve(StreamableHttpClientTransport::from_config(config)).await.expect("client connects")
+/// Wait (a few seconds at most) until the demo upstreams have logged `n` calls of
+/// `tool`: their stderr reaches the gateway's log asynchronously.
+fn wait_upstream_calls(gw: &Gateway, tool: &str, n: usize) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while upstream_calls(gw, tool) < n && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
     }
+    upstream_calls(gw, tool)
+}
 
-    /// Wait (a few seconds at most) until the upstreams have logged `n` calls of
-    /// `tool`: their stderr is relayed asynchronously.
-    fn wait_upstream_calls(&self, tool: &str, n: usize) -> usize {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while self.upstream_calls(tool) < n && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.upstream_calls(tool)
-    }
-
-    /// How many times the demo upstreams ran `tool`, from their log lines.
-    fn upstream_calls(&self, tool: &str) -> usize {
-        let needle = format!("tool={tool}");
-        let log = self.log.lock().expect("log lock");
-        log.iter().filter(|l| l.contains("demo tool called") && l.contains(&needle)).count()
-    }
+/// How many times the demo upstreams ran `tool`, from their log lines.
+fn upstream_calls(gw: &Gateway, tool: &str) -> usize {
+    let needle = format!("tool={tool}");
+    let log = gw.log.lock().expect("log lock");
+    log.iter().filter(|l| l.contains("demo tool called") && l.contains(&needle)).count()
 }
 
 /// `/metrics` of the gateway at `url` (its `/mcp` URL), with the admin's API key.
@@ -239,7 +197,7 @@ async fn meta_tools_go_through_the_whole_pipeline() {
     assert_eq!(r["summary"]["successful_calls"], 1, "{r}");
     assert_eq!(r["results"][0]["status"], "success");
     assert_eq!(r["results"][0]["response"], "hello compat");
-    let echoes = gw.wait_upstream_calls("echo", 1);
+    let echoes = wait_upstream_calls(&gw, "echo", 1);
     let (r, is_error) = meta(
         peer,
         "enkrypt_secure_call_tools",
@@ -256,8 +214,8 @@ async fn meta_tools_go_through_the_whole_pipeline() {
     assert!(!r.to_string().contains(TOKEN), "the refusal does not echo the secret");
     let (seen, _) = meta(peer, "enkrypt_secure_call_tools", secure("demo", &json!([{"name": "last_echo"}]))).await;
     assert_eq!(seen["results"][0]["response"], "hello compat", "the upstream never saw the blocked call: {seen}");
-    assert_eq!(gw.upstream_calls("echo"), echoes, "no further echo reached the upstream");
-    assert_eq!(gw.upstream_calls("add"), 0, "the call after the block did not run");
+    assert_eq!(upstream_calls(&gw, "echo"), echoes, "no further echo reached the upstream");
+    assert_eq!(upstream_calls(&gw, "add"), 0, "the call after the block did not run");
 
     // A result the output guardrail blocks: the upstream ran, the caller never gets it.
     let (r, is_error) = meta(
@@ -335,7 +293,7 @@ async fn a_scoped_key_sees_and_calls_only_its_tools_through_the_meta_tools() {
     .await;
     assert!(!is_error && r["results"][0]["response"] == "scoped", "{r}");
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(gw.upstream_calls("add"), 0, "an out-of-scope tool never ran");
+    assert_eq!(upstream_calls(&gw, "add"), 0, "an out-of-scope tool never ran");
     let (m, _) = meta(peer, "enkrypt_get_timeout_metrics", json!({})).await;
     assert!(m["servers"].get("other").is_none(), "{m}");
     scoped.cancel().await.expect("client closes");

@@ -10,16 +10,12 @@
 
 mod common;
 
-use common::{Started, spawn_gateway};
-use rmcp::ServiceExt;
+use common::Gateway;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{Peer, RoleClient, RunningService};
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::service::{Peer, RoleClient};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
 const API_KEY: &str = "wdn_threats_e2e_test_key_0123456789";
@@ -93,50 +89,20 @@ fn fixture() -> PathBuf {
     .clone()
 }
 
-/// A gateway fronting one victim-tools upstream (`victim__*`); killed on drop.
-struct Gateway {
-    child: Child,
-    url: String,
-    log: Arc<Mutex<Vec<String>>>,
+/// A gateway fronting one victim-tools upstream (`victim__*`), and the file the
+/// victim records every call it gets in.
+struct Victim {
+    gw: Gateway,
     record: PathBuf,
 }
 
-impl Gateway {
-    fn start() -> Gateway {
+impl Victim {
+    fn start() -> Victim {
         let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        let tag = format!("threats-e2e-{}", std::process::id());
-        let record = tmp.join(format!("{tag}-record.jsonl"));
+        let record = tmp.join(format!("threats-e2e-{}-record.jsonl", std::process::id()));
         let _ = std::fs::remove_file(&record);
-        let config = config(&fixture(), &record);
-        let path = tmp.join(format!("{tag}.toml"));
-        std::fs::write(&path, config).expect("write config");
-        let state = tmp.join(format!("{tag}-state"));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(&path)
-            .env("XDG_CACHE_HOME", tmp.join("e2e-cache"))
-            .env("XDG_STATE_HOME", &state)
-            .env("XDG_CONFIG_HOME", &state)
-            .env("WARDEN_API_KEY", API_KEY)
-            .env("RUST_LOG", "info,rmcp=warn")
-            .env_remove("WARDEN_CONFIG");
-        let Started { child, url, log } =
-            spawn_gateway(cmd, Duration::from_secs(90)).unwrap_or_else(|log| panic!("gateway did not start:\n{log}"));
-        Gateway { child, url, log, record }
-    }
-
-    async fn client(&self) -> RunningService<RoleClient, ()> {
-        warden_mcp::install_tls_provider();
-        let config = StreamableHttpClientTransportConfig::with_uri(self.url.clone()).auth_header(API_KEY);
-        let connect = ().serve(StreamableHttpClientTransport::from_config(config));
-        tokio::time::timeout(Duration::from_secs(60), connect)
-            .await
-            .expect("client connects within 60 s")
-            .expect("client connects")
-    }
-
-    fn log_text(&self) -> String {
-        self.log.lock().expect("log lock").join("\n")
+        let gw = Gateway::serve("threats-e2e", &config(&fixture(), &record), &[("WARDEN_API_KEY", API_KEY)]);
+        Victim { gw, record }
     }
 
     /// Every call the victim recorded, as (tool, arguments).
@@ -148,13 +114,6 @@ impl Gateway {
                 (v["tool"].as_str().unwrap_or_default().to_string(), v["arguments"].clone())
             })
             .collect()
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -216,8 +175,8 @@ const BENIGN: &[(&str, &str, &str)] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attacks_are_refused_before_the_upstream_and_benign_calls_are_served() {
-    let gw = Gateway::start();
-    let client = gw.client().await;
+    let victim = Victim::start();
+    let client = victim.gw.client(API_KEY).await;
     let peer = client.peer();
 
     let mut failures = Vec::new();
@@ -247,7 +206,7 @@ async fn attacks_are_refused_before_the_upstream_and_benign_calls_are_served() {
     }
 
     // The upstream saw every benign call and no attack.
-    let recorded = gw.recorded();
+    let recorded = victim.recorded();
     for &(_, tool, arg, value) in ATTACKS {
         if recorded.iter().any(|(t, a)| t == tool && a[arg] == value) {
             failures.push(format!("the attack {tool}({arg}={value:?}) reached the upstream"));
@@ -269,5 +228,5 @@ async fn attacks_are_refused_before_the_upstream_and_benign_calls_are_served() {
     }
 
     let _ = tokio::time::timeout(Duration::from_secs(10), client.cancel()).await;
-    assert!(failures.is_empty(), "{}\n\ngateway log:\n{}", failures.join("\n"), gw.log_text());
+    assert!(failures.is_empty(), "{}\n\ngateway log:\n{}", failures.join("\n"), victim.gw.log_text());
 }

@@ -1,6 +1,7 @@
 //! What the end-to-end test binaries share: starting a `warden serve` process on an
-//! ephemeral port and collecting its stderr (each binary wraps it in a `Gateway` of
-//! its own: configs, environments and clients differ), and signing test JWTs.
+//! ephemeral port and collecting its stderr ([`spawn_gateway`], for binaries whose
+//! gateways need their own environment, and [`Gateway::serve`], a config file with the
+//! usual test environment), an MCP client for it, and signing test JWTs.
 //! Each binary uses part of this module.
 #![allow(dead_code)]
 
@@ -42,6 +43,71 @@ pub fn spawn_gateway(mut cmd: Command, timeout: Duration) -> Result<Started, Str
             let _ = child.wait();
             Err(log.lock().expect("log lock").join("\n"))
         }
+    }
+}
+
+/// A `warden serve` on `config` with the usual test environment (plugin cache shared
+/// by the binaries, its own state directory, no WARDEN_CONFIG or WARDEN_API_KEY from
+/// the caller's shell); killed on drop.
+pub struct Gateway {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT/mcp`.
+    pub url: String,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Gateway {
+    /// Start it on `config` (TOML text), named `tag` in the test tmp dir, with `env`
+    /// added; panics with the gateway's log if it does not listen within 90 s.
+    pub fn serve(tag: &str, config: &str, env: &[(&str, &str)]) -> Gateway {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let name = format!("{tag}-{}-{n}", std::process::id());
+        let path = tmp.join(format!("{name}.toml"));
+        std::fs::write(&path, config).expect("write config");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&path)
+            .env("XDG_CACHE_HOME", tmp.join("e2e-cache"))
+            .env("XDG_STATE_HOME", tmp.join(format!("{name}-state")))
+            .env("XDG_CONFIG_HOME", tmp.join(format!("{name}-state")))
+            .env("RUST_LOG", "info,rmcp=warn")
+            .env_remove("WARDEN_CONFIG")
+            .env_remove("WARDEN_API_KEY")
+            .envs(env.iter().copied());
+        let Started { child, url, log } =
+            spawn_gateway(cmd, Duration::from_secs(90)).unwrap_or_else(|log| panic!("gateway did not start:\n{log}"));
+        let addr = url.trim_start_matches("http://").trim_end_matches("/mcp").to_string();
+        Gateway { child, url, addr, log }
+    }
+
+    /// An MCP client with `key` as its bearer token.
+    pub async fn client(&self, key: &str) -> rmcp::service::RunningService<rmcp::service::RoleClient, ()> {
+        use rmcp::ServiceExt;
+        use rmcp::transport::StreamableHttpClientTransport;
+        use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+        warden_mcp::install_tls_provider();
+        let config = StreamableHttpClientTransportConfig::with_uri(self.url.clone()).auth_header(key);
+        let connect = ().serve(StreamableHttpClientTransport::from_config(config));
+        tokio::time::timeout(Duration::from_secs(60), connect)
+            .await
+            .expect("client connects within 60 s")
+            .expect("client connects")
+    }
+
+    /// Its stderr so far.
+    pub fn log_text(&self) -> String {
+        self.log.lock().expect("log lock").join("\n")
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
