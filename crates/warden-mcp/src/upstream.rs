@@ -682,7 +682,14 @@ fn upstream_http_client() -> reqwest::Result<reqwest::Client> {
             attempt.stop()
         }
     });
-    reqwest::Client::builder().redirect(policy).tcp_nodelay(true).build()
+    reqwest::Client::builder()
+        .redirect(policy)
+        .tcp_nodelay(true)
+        // Below the usual servers' keep-alive timeouts (uvicorn's and Node's 5 s), so
+        // an idle connection is dropped here before the server closes it, not reused
+        // in the instant it does (a request written into a closing connection fails).
+        .pool_idle_timeout(Duration::from_secs(4))
+        .build()
 }
 
 impl Upstream {

@@ -1190,6 +1190,48 @@ async fn official_python_sdk_client_works_through_the_gateway() {
     assert_eq!(step("unknown")["error"], -32602);
 }
 
+/// The gateway keeps its connections to an HTTP upstream alive between calls; a
+/// server closes idle ones (uvicorn after `timeout_keep_alive`). Calls spaced across
+/// those closes must all succeed, on the same upstream session (no re-initialize).
+#[tokio::test]
+async fn an_http_upstream_that_closes_idle_connections_keeps_working() {
+    let python = python_with_mcp();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/http_server.py");
+    let mut server = Command::new(python)
+        .arg(script)
+        .args([port.to_string().as_str(), "0.5"])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("python server starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the Python server did not listen within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let config = format!(
+        "[gateway]\nauth = []\ninput = []\noutput = []\ntools = []\n\n\
+         [[servers]]\nname = \"py\"\nurl = \"http://127.0.0.1:{port}/mcp\"\n"
+    );
+    let gw = common::Gateway::serve("py-http-upstream", &config, &[]);
+    let client = gw.client("unused").await;
+    // Back to back (a kept-alive connection is reused), then after pauses longer than
+    // the server's 0.5 s keep-alive (it has closed the connection the pool holds).
+    for (n, pause_ms) in [0u64, 0, 800, 0, 1200, 600].into_iter().enumerate() {
+        tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+        let params = CallToolRequestParams::new("py__add")
+            .with_arguments(json!({"a": n, "b": 40}).as_object().expect("object").clone());
+        let result = client.call_tool(params).await.unwrap_or_else(|e| panic!("call {n}: {e}\n{}", gw.log_text()));
+        assert_ne!(result.is_error, Some(true), "call {n}: {result:?}");
+        assert_eq!(text(&result), (n + 40).to_string(), "call {n}");
+    }
+    let log = gw.log_text();
+    assert!(!log.contains("restarting") && !log.contains("upstream call failed"), "{log}");
+    let _ = client.cancel().await;
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
 #[tokio::test]
 async fn upstreams_and_auth_can_be_set_on_the_command_line() {
     let upstream = format!("quick=stdio:{} demo-server", env!("CARGO_BIN_EXE_warden"));
