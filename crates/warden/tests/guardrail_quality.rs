@@ -5,11 +5,11 @@
 //! A case: `{"id", "label": 1|0, "kind", "direction": "input"|"output"|"tool",
 //! "text" | "payload"}`; label 1 must get a non-allow verdict, label 0 must be allowed.
 
+mod common;
+
+use common::quality::{self, Tally, cases};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 /// Category, the builtin that judges it, the recall floor, the false-positive ceiling.
 const CATEGORIES: &[(&str, &str, f64, f64)] = &[
@@ -31,79 +31,30 @@ const CATEGORIES: &[(&str, &str, f64, f64)] = &[
     ("redteam2-tools", "guard-tools", 0.85, 0.05),
 ];
 
-fn cases(category: &str) -> Vec<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases").join(format!("{category}.jsonl"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(n, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{category}.jsonl line {}: {e}", n + 1)))
-        .collect()
-}
-
 /// Verdicts by case id, from `warden scan` over `cases` in one direction.
 fn scan(plugin: &str, direction: &str, cases: &[&Value]) -> BTreeMap<String, String> {
-    let config = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("quality-{plugin}.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "[gateway]\ninput = [\"g\"]\noutput = [\"g\"]\ntools = [\"g\"]\n\n[[plugins]]\nname = \"g\"\n\
-             kind = \"guardrail\"\nsource = \"builtin:{plugin}\"\n"
-        ),
-    )
-    .expect("write config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(["scan", "--direction", direction, "--config"])
-        .arg(&config)
-        .env("XDG_CACHE_HOME", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("quality-cache"))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("warden scan runs");
-    let mut input = String::new();
-    for case in cases {
-        let mut line = json!({"id": case["id"]});
-        match (case.get("text"), case.get("payload")) {
-            (Some(text), _) => line["text"] = text.clone(),
-            (None, Some(payload)) => line["payload"] = payload.clone(),
-            _ => panic!("case {} has neither text nor payload", case["id"]),
-        }
-        input.push_str(&line.to_string());
-        input.push('\n');
-    }
-    let mut stdin = child.stdin.take().expect("piped");
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().expect("scan finishes");
-    writer.join().expect("writer").expect("write stdin");
-    assert!(out.status.success(), "warden scan failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).expect("scan output is JSON");
+    let config = format!(
+        "[gateway]\ninput = [\"g\"]\noutput = [\"g\"]\ntools = [\"g\"]\n\n[[plugins]]\nname = \"g\"\n\
+         kind = \"guardrail\"\nsource = \"builtin:{plugin}\"\n"
+    );
+    let lines: Vec<Value> = cases
+        .iter()
+        .map(|case| {
+            let mut line = json!({"id": case["id"]});
+            match (case.get("text"), case.get("payload")) {
+                (Some(text), _) => line["text"] = text.clone(),
+                (None, Some(payload)) => line["payload"] = payload.clone(),
+                _ => panic!("case {} has neither text nor payload", case["id"]),
+            }
+            line
+        })
+        .collect();
+    quality::scan(plugin, &config, direction, &lines)
+        .into_iter()
+        .map(|v| {
             (v["id"].as_str().expect("string ids").to_string(), v["verdict"].as_str().expect("verdict").to_string())
         })
         .collect()
-}
-
-#[derive(Default)]
-struct Tally {
-    tp: u32,
-    fn_: u32,
-    fp: u32,
-    tn: u32,
-}
-
-impl Tally {
-    fn recall(&self) -> f64 {
-        f64::from(self.tp) / f64::from((self.tp + self.fn_).max(1))
-    }
-    fn fpr(&self) -> f64 {
-        f64::from(self.fp) / f64::from((self.fp + self.tn).max(1))
-    }
-    fn precision(&self) -> f64 {
-        f64::from(self.tp) / f64::from((self.tp + self.fp).max(1))
-    }
 }
 
 #[test]
@@ -127,12 +78,7 @@ fn detectors_meet_their_recall_and_false_positive_floors() {
             let positive = case["label"].as_i64() == Some(1);
             let kind = by_kind.entry(case["kind"].as_str().unwrap_or("?").to_string()).or_default();
             for t in [&mut total, kind] {
-                match (positive, flagged) {
-                    (true, true) => t.tp += 1,
-                    (true, false) => t.fn_ += 1,
-                    (false, true) => t.fp += 1,
-                    (false, false) => t.tn += 1,
-                }
+                t.count(positive, flagged);
             }
             if positive != flagged {
                 missed.push(format!("{id}{}", if positive { " (missed)" } else { " (false positive)" }));

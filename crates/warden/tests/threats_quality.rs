@@ -11,11 +11,11 @@
 //! A case: `{"id", "label": 1|0, "kind", "direction": "input"|"output", "server",
 //! "tool", "payload"}`; label 1 must get a non-allow verdict, label 0 must be allowed.
 
+mod common;
+
+use common::quality::{self, Tally, cases};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 /// Case file, the detector its attacks must be named by, the recall floor.
 const CLASSES: &[(&str, &str, f64)] = &[
@@ -44,16 +44,6 @@ const OUTPUT_BENIGN_MAX_FPR: f64 = 0.05;
 /// The one policy every case is judged under: file tools may touch only these roots.
 const PLUGIN_CONFIG: &str = r#"{ allowed_roots = ["/srv/data", "/home/agent/project"] }"#;
 
-fn cases(file: &str) -> Vec<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases").join(format!("{file}.jsonl"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(n, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{file}.jsonl line {}: {e}", n + 1)))
-        .collect()
-}
-
 /// What `warden scan` said about one case.
 struct Answer {
     verdict: String,
@@ -62,42 +52,17 @@ struct Answer {
 
 /// Answers by case id, from one `warden scan` over `cases` in `direction`.
 fn scan(direction: &str, cases: &[&Value]) -> BTreeMap<String, Answer> {
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let config = tmp.join("threats-quality.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[gateway]\ninput = [\"threats\"]\noutput = [\"threats\"]\n\n[[plugins]]\nname = \"threats\"\n\
-             kind = \"guardrail\"\nsource = \"builtin:guard-threats\"\nconfig = {PLUGIN_CONFIG}\n"
-        ),
-    )
-    .expect("write config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(["scan", "--direction", direction, "--config"])
-        .arg(&config)
-        .env("XDG_CACHE_HOME", tmp.join("quality-cache"))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("warden scan runs");
-    let mut input = String::new();
-    for case in cases {
-        let line =
-            json!({"id": case["id"], "payload": case["payload"], "server": case["server"], "tool": case["tool"]});
-        input.push_str(&line.to_string());
-        input.push('\n');
-    }
-    let mut stdin = child.stdin.take().expect("piped");
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().expect("scan finishes");
-    writer.join().expect("writer").expect("write stdin");
-    assert!(out.status.success(), "warden scan failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).expect("scan output is JSON");
+    let config = format!(
+        "[gateway]\ninput = [\"threats\"]\noutput = [\"threats\"]\n\n[[plugins]]\nname = \"threats\"\n\
+         kind = \"guardrail\"\nsource = \"builtin:guard-threats\"\nconfig = {PLUGIN_CONFIG}\n"
+    );
+    let lines: Vec<Value> = cases
+        .iter()
+        .map(|case| json!({"id": case["id"], "payload": case["payload"], "server": case["server"], "tool": case["tool"]}))
+        .collect();
+    quality::scan("threats", &config, direction, &lines)
+        .into_iter()
+        .map(|v| {
             let detectors = v["findings"]
                 .as_array()
                 .map(|f| f.iter().filter_map(|f| f["detector"].as_str().map(str::to_string)).collect())
@@ -106,34 +71,6 @@ fn scan(direction: &str, cases: &[&Value]) -> BTreeMap<String, Answer> {
             (id, Answer { verdict: v["verdict"].as_str().expect("verdict").to_string(), detectors })
         })
         .collect()
-}
-
-#[derive(Default)]
-struct Tally {
-    tp: u32,
-    fn_: u32,
-    fp: u32,
-    tn: u32,
-}
-
-impl Tally {
-    fn count(&mut self, positive: bool, flagged: bool) {
-        match (positive, flagged) {
-            (true, true) => self.tp += 1,
-            (true, false) => self.fn_ += 1,
-            (false, true) => self.fp += 1,
-            (false, false) => self.tn += 1,
-        }
-    }
-    fn recall(&self) -> f64 {
-        f64::from(self.tp) / f64::from((self.tp + self.fn_).max(1))
-    }
-    fn fpr(&self) -> f64 {
-        f64::from(self.fp) / f64::from((self.fp + self.tn).max(1))
-    }
-    fn precision(&self) -> f64 {
-        f64::from(self.tp) / f64::from((self.tp + self.fp).max(1))
-    }
 }
 
 /// Whether `detector` is `class` or one of its sub-detectors (`threats.ssrf.metadata`).

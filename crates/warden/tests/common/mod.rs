@@ -5,6 +5,8 @@
 //! Each binary uses part of this module.
 #![allow(dead_code)]
 
+pub mod quality;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
