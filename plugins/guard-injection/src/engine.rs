@@ -7,9 +7,11 @@ use crate::exfil;
 use crate::hidden;
 use crate::lexicon::{Cat, Lexicon};
 use crate::normalize::normalize;
+use crate::prefix::Prefixes;
 use crate::rules::{self, BARE, CODE, CTX, DIRECTIVE, END, Kind, LINE, LOGLIKE, NODAMP, RULES, SENT, VALUE};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_lite::Regex;
+use std::sync::OnceLock;
 
 /// The detectors a finding can come from.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
@@ -72,13 +74,48 @@ struct Rule {
     score: f32,
     flags: u16,
     what: &'static str,
-    re: Regex,
+    /// The rule's regex as written (placeholders not yet expanded).
+    src: &'static str,
+    /// What every match begins with: tries that cannot match skip the regex.
+    prefixes: Prefixes,
+    /// Compiled on the first try that passes `prefixes`. Most rules never get that far on
+    /// ordinary text, and compiling all of them at `configure` took ~4 MiB of linear memory
+    /// that a WASM instance never gives back. `None` if it does not compile (a unit test
+    /// checks that every rule does).
+    re: OnceLock<Option<Regex>>,
 }
+
+impl Rule {
+    fn regex(&self) -> Option<&Regex> {
+        self.re.get_or_init(|| Regex::new(&format!("^(?:{})", expand(self.src))).ok()).as_ref()
+    }
+
+    /// The end of the rule's match at the start of `slice`, if any. `among`: the prefix
+    /// patterns that fit the anchor `slice` begins with (see `Prefixes::for_anchor`).
+    fn find(&self, among: Option<&[u16]>, slice: &str) -> Option<usize> {
+        if !self.prefixes.may_match(among, slice) {
+            // The filter must never hide a match: the unit tests check every rejection.
+            #[cfg(test)]
+            assert!(
+                self.regex().and_then(|re| re.find(slice)).is_none(),
+                "prefix filter of {:?} rejects {slice:?}",
+                self.what
+            );
+            return None;
+        }
+        self.regex()?.find(slice).map(|m| m.end())
+    }
+}
+
+/// A rule an anchor begins, with its prefix patterns that fit the anchor (by index; `None`
+/// when the rule's regex is always tried).
+type AnchorRule = (u16, Option<Box<[u16]>>);
 
 pub struct Engine {
     rules: Vec<Rule>,
     ac: AhoCorasick,
-    anchor_rules: Vec<Vec<u16>>,
+    /// Per anchor: the rules it begins.
+    anchor_rules: Vec<Vec<AnchorRule>>,
     anchor_word: Vec<bool>,
     lexicon: Lexicon,
     directives: Directives,
@@ -537,11 +574,17 @@ impl Engine {
     ) -> Result<Engine, String> {
         let mut rules = Vec::with_capacity(RULES.len());
         let mut anchors: Vec<String> = Vec::new();
-        let mut anchor_rules: Vec<Vec<u16>> = Vec::new();
+        let mut anchor_rules: Vec<Vec<AnchorRule>> = Vec::new();
         for (i, def) in RULES.iter().enumerate() {
-            let re = Regex::new(&format!("^(?:{})", expand(def.re)))
-                .map_err(|e| format!("internal rule {i} ({}): {e}", def.what))?;
-            rules.push(Rule { kind: def.kind, score: def.score, flags: def.flags, what: def.what, re });
+            rules.push(Rule {
+                kind: def.kind,
+                score: def.score,
+                flags: def.flags,
+                what: def.what,
+                src: def.re,
+                prefixes: Prefixes::of(&expand(def.re)),
+                re: OnceLock::new(),
+            });
             for a in def.anchors {
                 let k = match anchors.iter().position(|x| x == a) {
                     Some(k) => k,
@@ -551,13 +594,16 @@ impl Engine {
                         anchors.len() - 1
                     }
                 };
-                anchor_rules[k].push(i as u16);
+                anchor_rules[k].push((i as u16, rules[i].prefixes.for_anchor(a)));
             }
         }
         let anchor_word = anchors.iter().map(|a| a.chars().next().is_some_and(is_word_char)).collect();
+        // A contiguous NFA, not a DFA: for these ~700 anchors the DFA's transition table
+        // was ~7 MiB of linear memory per instance (WASM memory never shrinks), the NFA is
+        // a few hundred KiB and the scan stays a small part of a call.
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&anchors)
             .map_err(|e| format!("internal anchors: {e}"))?;
         let re = |s: &str| Regex::new(s).map_err(|e| format!("internal regex: {e}"));
@@ -649,15 +695,15 @@ impl Engine {
                 continue;
             }
             let slice = &text[s..ceil_b(text, s + MAX_MATCH)];
-            for &r in &self.anchor_rules[pid] {
-                let r = r as usize;
+            for (r, among) in &self.anchor_rules[pid] {
+                let r = *r as usize;
                 if tried_at[r] == s || s < covered_to[r] {
                     continue;
                 }
                 tried_at[r] = s;
                 let rule = &self.rules[r];
-                let Some(found) = rule.re.find(slice) else { continue };
-                let e = s + found.end();
+                let Some(found) = rule.find(among.as_deref(), slice) else { continue };
+                let e = s + found;
                 if e == s
                     || (rule.flags & LINE != 0 && !at_line_start(text, s))
                     || (rule.flags & SENT != 0 && !at_sentence_start(text, s))
@@ -1049,13 +1095,14 @@ impl Engine {
                 continue;
             }
             let slice = &text[s..ceil_b(text, s + MAX_MATCH)];
-            for &r in &self.anchor_rules[pid] {
-                if let Some(f) = self.rules[r as usize].re.find(slice) {
+            for (r, among) in &self.anchor_rules[pid] {
+                let r = *r;
+                if let Some(end) = self.rules[r as usize].find(among.as_deref(), slice) {
                     out.push(format!(
                         "{:?} {} [{}]",
                         self.rules[r as usize].kind,
                         self.rules[r as usize].what,
-                        &slice[..f.end()]
+                        &slice[..end]
                     ));
                 }
             }
@@ -1063,5 +1110,19 @@ impl Engine {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Whether every rule's regex compiles (they are compiled lazily).
+    pub fn check_rules(&self) -> Result<(), String> {
+        for (i, r) in self.rules.iter().enumerate() {
+            Regex::new(&format!("^(?:{})", expand(r.src)))
+                .map_err(|e| format!("internal rule {i} ({}): {e}", r.what))?;
+        }
+        Ok(())
+    }
+
+    /// How many rules the prefix filter reads something for.
+    pub fn prefiltered_rules(&self) -> (usize, usize) {
+        (self.rules.iter().filter(|r| r.prefixes.is_known()).count(), self.rules.len())
     }
 }
