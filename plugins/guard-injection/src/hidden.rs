@@ -65,8 +65,6 @@ fn is_emoji_like(c: char) -> bool {
 pub fn scan_invisible(s: &str) -> (Vec<HiddenHit>, Vec<Payload>) {
     let mut hits = Vec::new();
     let mut payloads = Vec::new();
-    let has_rtl = s.chars().any(is_rtl);
-
     // Fast path: every character looked at here is outside ASCII.
     if s.is_ascii()
         || !s.chars().any(|c| {
@@ -80,6 +78,7 @@ pub fn scan_invisible(s: &str) -> (Vec<HiddenHit>, Vec<Payload>) {
     {
         return (hits, payloads);
     }
+    let has_rtl = s.chars().any(is_rtl);
 
     let chars: Vec<(usize, char)> = s.char_indices().collect();
     let end_of = |i: usize| chars.get(i).map_or(s.len(), |c| c.0);

@@ -269,24 +269,25 @@ fn collapse_spaced_letters(chars: &mut Vec<(char, u32, u32)>, dropped_after: &mu
             && (k + 1 == n || !chars[k + 1].0.is_alphanumeric())
     };
     let sep_ok = |k: usize, sep: char| chars[k].0 == sep && (sep == '-' || chars[k].2 - chars[k].1 == 1);
-    let mut remove = vec![false; n];
+    // Allocated at the first run found: most texts have none.
+    let mut remove: Vec<bool> = Vec::new();
     let mut any = false;
     let mut k = 0;
     while k < n {
-        if !single(k) || k + 2 >= n {
+        // The separator test first: it is the cheap one and rules out most positions.
+        if k + 2 >= n || !matches!(chars[k + 1].0, ' ' | '-') || !single(k) {
             k += 1;
             continue;
         }
         let sep = chars[k + 1].0;
-        if sep != ' ' && sep != '-' {
-            k += 1;
-            continue;
-        }
         let mut end = k; // last letter of the run
         while end + 2 < n && sep_ok(end + 1, sep) && single(end + 2) {
             end += 2;
         }
         if (end - k) / 2 + 1 >= 3 {
+            if remove.is_empty() {
+                remove = vec![false; n];
+            }
             let mut j = k + 1;
             while j < end {
                 remove[j] = true;
@@ -322,7 +323,13 @@ pub fn normalize(s: &str) -> Norm {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < s.len() {
-        let Some(c) = s[i..].chars().next() else { break };
+        // ASCII without decoding (most text); other characters decoded from UTF-8.
+        let c = if bytes[i] < 0x80 {
+            bytes[i] as char
+        } else {
+            let Some(c) = s[i..].chars().next() else { break };
+            c
+        };
         let o = i;
         if c == '<'
             && let Some(n) = inline_tag_len(&bytes[i..])
