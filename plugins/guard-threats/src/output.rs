@@ -170,6 +170,16 @@ fn is_word(b: u8) -> bool {
 
 /// Positions of whole-word occurrences of any of `words` in `lower` (capped).
 fn word_hits(lower: &str, words: &[&str], limit: usize) -> Vec<(usize, usize)> {
+    // The first bytes and the longest length of `words`: most words of a text fail these
+    // two checks and are never compared with the list.
+    let mut first = [false; 256];
+    let mut longest = 0;
+    for w in words {
+        if let Some(&c) = w.as_bytes().first() {
+            first[c as usize] = true;
+        }
+        longest = longest.max(w.len());
+    }
     let b = lower.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -179,7 +189,9 @@ fn word_hits(lower: &str, words: &[&str], limit: usize) -> Vec<(usize, usize)> {
             continue;
         }
         let end = b[i..].iter().position(|&c| !is_word(c)).map_or(b.len(), |p| i + p);
-        if let Some(w) = lower.get(i..end)
+        if first[b[i] as usize]
+            && end - i <= longest
+            && let Some(w) = lower.get(i..end)
             && words.contains(&w)
         {
             out.push((i, end));
@@ -205,6 +217,10 @@ pub(crate) fn window(s: &str, from: usize, to: usize) -> &str {
 /// A download piped into an interpreter: `curl … | sh`, `bash <(curl …)`,
 /// `iex (iwr …)`, `sh -c "$(wget …)"`.
 pub(crate) fn pipe_to_shell(lower: &str) -> Option<usize> {
+    // Both ways a hit is confirmed below need a `|` or one of these in the text.
+    if !lower.contains('|') && !lower.contains("<(") && !lower.contains("$(") && !lower.contains("iex") {
+        return None;
+    }
     for (start, end) in word_hits(lower, DOWNLOADERS, 256) {
         let line_end = lower[end..].find('\n').map_or(lower.len(), |p| end + p);
         let line = window(lower, end, line_end.min(end + 600));

@@ -288,7 +288,11 @@ fn examine(raw: &str, encoded: bool, mode: Mode, roots: &[String]) -> Option<&'s
 }
 
 fn looks_like_path(t: &str) -> bool {
-    t.contains('/') || t.contains('\\') || t.starts_with('~') || t.starts_with(".env") || t.contains("..")
+    // One pass over the bytes: this runs on every token of every string.
+    t.starts_with('~')
+        || t.starts_with(".env")
+        || t.as_bytes().windows(2).any(|w| matches!(w[0], b'/' | b'\\') || w == b"..")
+        || t.ends_with(['/', '\\'])
 }
 
 /// Why `s`, used as `role`, is a traversal or sensitive path, or `None`.
@@ -343,6 +347,11 @@ fn whole(p: &str, mode: Mode, roots: &[String]) -> Option<&'static str> {
 
 /// Path-like tokens of free text or a command line.
 fn tokens(s: &str, mode: Mode) -> Option<&'static str> {
+    // No token can look like a path without one of these (see `looks_like_path`); most
+    // prose has none of them.
+    if !s.as_bytes().iter().any(|&b| matches!(b, b'/' | b'\\' | b'~')) && !s.contains("..") && !s.contains(".env") {
+        return None;
+    }
     let mut checked = 0;
     for tok in s.split(|c: char| {
         c.is_whitespace()
