@@ -203,7 +203,9 @@ async fn settle(gateways: &mut [Running]) -> Result<()> {
             bail!("{}: first call failed: {:?}\n{}", g.spec.name, cell.first_error, g.proc.tail());
         }
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Idle: past the second after which a gateway drops the warm instances of plugins
+    // that run only at tool discovery (warden-host's TRIM_AFTER).
+    tokio::time::sleep(Duration::from_secs(2)).await;
     for g in gateways.iter_mut() {
         g.info.rss_idle_kib = g.proc.rss_kib().unwrap_or(0);
         g.info.rss_peak_kib = g.info.rss_idle_kib;

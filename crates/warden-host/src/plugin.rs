@@ -29,6 +29,10 @@ use wasmtime::{Store, Trap};
 /// such) and only one blocked in a host call is stopped by the timeout.
 const TIMEOUT_GRACE: Duration = Duration::from_millis(50);
 
+/// How long a plugin off the per-call path (see [`Plugin::on_call_path`]) keeps its
+/// idle instances after its last call.
+const TRIM_AFTER: Duration = Duration::from_secs(1);
+
 /// The pre-linked component, by world.
 #[derive(Clone)]
 enum Pre {
@@ -82,7 +86,9 @@ pub struct Plugin {
     config_json: String,
     host: Host,
     pre: Pre,
-    idle: Mutex<Vec<Instance>>,
+    idle: Arc<Mutex<Vec<Instance>>>,
+    /// Calls that returned an instance to the pool; a trim checks it did not move.
+    returns: Arc<AtomicU64>,
     permits: Semaphore,
     counters: Counters,
     /// The same events, summed per plugin name across reloads, for metrics.
@@ -157,7 +163,8 @@ impl Plugin {
             config_json: spec.config.to_string(),
             host: host.clone(),
             pre: link(host, spec, component)?,
-            idle: Mutex::new(Vec::new()),
+            idle: Arc::default(),
+            returns: Arc::default(),
             permits: Semaphore::new(spec.limits.max_instances as usize),
             counters: Counters::default(),
             totals: host.counters_for(&spec.name),
@@ -306,6 +313,32 @@ impl Plugin {
         if let Ok(mut idle) = self.idle.lock() {
             idle.push(instance);
         }
+        let seen = self.returns.fetch_add(1, Ordering::Relaxed) + 1;
+        if !self.on_call_path() {
+            // Trim once the burst of calls is over: a plugin that runs only at tool
+            // discovery (start, list changes) does not keep its linear memory resident
+            // in between. Its next call configures a fresh instance.
+            let (idle, returns) = (Arc::downgrade(&self.idle), self.returns.clone());
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    tokio::time::sleep(TRIM_AFTER).await;
+                    if returns.load(Ordering::Relaxed) == seen
+                        && let Some(idle) = idle.upgrade()
+                        && let Ok(mut idle) = idle.lock()
+                    {
+                        idle.clear();
+                    }
+                });
+            }
+        }
+    }
+
+    /// Whether the plugin runs for every call (auth, telemetry, input/output/restore
+    /// guardrails), so its idle instances are worth keeping warm. A guardrail that
+    /// only judges tool definitions runs in bursts at discovery.
+    fn on_call_path(&self) -> bool {
+        let s = self.info.stages;
+        self.kind != PluginKind::Guardrail || s.input || s.output || s.restore
     }
 
     /// A fresh instance (its start functions run under the per-call limits).
