@@ -45,6 +45,7 @@ pub mod __guardrail;
 #[path = "telemetry.rs"]
 pub mod __telemetry;
 mod config;
+pub mod glob;
 
 pub use __auth::Auth;
 pub use __guardrail::Guardrail;

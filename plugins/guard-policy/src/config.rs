@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::glob::Glob;
 use crate::prefilter::Prefilter;
+use warden_plugin_sdk::glob::Glob;
 
 /// Upper bound on the compiled size of one regex (bytes of NFA). Matching is
 /// `O(size * text)`, so this keeps one pattern from eating the call's fuel budget.

@@ -80,7 +80,6 @@
 //! structure is estimated from the strings and their JSON Pointers.
 
 mod config;
-mod glob;
 mod prefilter;
 mod shape;
 

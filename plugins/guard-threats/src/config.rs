@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use warden_plugin_sdk::parse_config;
 
-use crate::glob::Glob;
 use crate::net;
+use warden_plugin_sdk::glob::Glob;
 
 /// What a detector does when it fires.
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -110,7 +110,6 @@ mod command;
 mod config;
 mod decode;
 mod exhaust;
-mod glob;
 mod net;
 mod output;
 mod path;

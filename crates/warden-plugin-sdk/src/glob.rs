@@ -1,9 +1,11 @@
-//! Server and tool name globs: `*` (any run of characters, possibly empty) and `?`
-//! (exactly one character). Everything else matches itself, case-sensitively.
+//! Server and tool name globs for plugin configs (rules scoped to `servers` / `tools`):
+//! `*` (any run of characters, possibly empty) and `?` (exactly one character).
+//! Everything else matches itself, case-sensitively. Shared so that every plugin reads
+//! a glob the same way.
 
 /// A validated glob.
 #[derive(Debug, Clone)]
-pub(crate) struct Glob {
+pub struct Glob {
     pattern: Vec<char>,
     /// `*` alone: matches every name, including the empty one.
     any: bool,
@@ -15,7 +17,7 @@ const RESERVED: &[char] = &['[', ']', '{', '}', '\\'];
 
 impl Glob {
     /// Parse a glob; the error says what is wrong (the caller adds where).
-    pub(crate) fn new(pattern: &str) -> Result<Glob, String> {
+    pub fn new(pattern: &str) -> Result<Glob, String> {
         if pattern.is_empty() {
             return Err("empty glob (use \"*\" to match every name)".to_string());
         }
@@ -33,7 +35,7 @@ impl Glob {
     /// Does `name` (already split into chars) match? Linear in practice: the classic
     /// wildcard matcher that only backtracks to the most recent `*`, so the worst case
     /// is `O(len(pattern) * len(name))`, and both are short names.
-    pub(crate) fn matches(&self, name: &[char]) -> bool {
+    pub fn matches(&self, name: &[char]) -> bool {
         if self.any {
             return true;
         }
