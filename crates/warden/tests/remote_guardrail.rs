@@ -7,11 +7,12 @@
 //! an API that never answers hits the plugin's `timeout_ms`, which fails closed, or
 //! allows with `on_error = "allow"`.
 
+mod common;
+
+use common::quality;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -92,45 +93,22 @@ fn answer(conn: TcpStream, log: &Mutex<Vec<Seen>>) -> std::io::Result<()> {
 /// `warden scan --direction input` over `lines` with a guard-remote config: one
 /// answer per line, and the gateway's log.
 fn scan(name: &str, url: &str, granted: &str, extra: &str, lines: &[Value]) -> (Vec<Value>, String) {
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let config = tmp.join(format!("remote-{name}.toml"));
-    std::fs::write(
+    let config = format!(
+        "[gateway]\ninput = [\"remote\"]\noutput = [\"remote\"]\n\n[[plugins]]\nname = \"remote\"\n\
+         kind = \"guardrail\"\nsource = \"builtin:guard-remote\"\n\
+         config = {{ url = \"{url}\", headers = {{ apikey = \"${{REMOTE_TEST_APIKEY}}\" }}{extra} }}\n\
+         limits = {{ deadline_ms = 3000 }}\n\
+         grants = {{ http_hosts = [\"{granted}\"] }}\n"
+    );
+    let (answers, stderr) = quality::scan_with_env(
+        &format!("remote-{name}"),
         &config,
-        format!(
-            "[gateway]\ninput = [\"remote\"]\noutput = [\"remote\"]\n\n[[plugins]]\nname = \"remote\"\n\
-             kind = \"guardrail\"\nsource = \"builtin:guard-remote\"\n\
-             config = {{ url = \"{url}\", headers = {{ apikey = \"${{REMOTE_TEST_APIKEY}}\" }}{extra} }}\n\
-             limits = {{ deadline_ms = 3000 }}\n\
-             grants = {{ http_hosts = [\"{granted}\"] }}\n"
-        ),
-    )
-    .expect("write config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(["scan", "--direction", "input", "--config"])
-        .arg(&config)
-        .env("XDG_CACHE_HOME", tmp.join("remote-cache"))
-        .env("XDG_STATE_HOME", tmp.join(format!("remote-state-{}", std::process::id())))
-        .env("REMOTE_TEST_APIKEY", "test-key")
-        .env_remove("WARDEN_CONFIG")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("warden scan runs");
-    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let mut stdin = child.stdin.take().expect("piped");
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().expect("scan finishes");
-    writer.join().expect("writer").expect("write stdin");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "warden scan failed: {stderr}");
+        "input",
+        lines,
+        &[("REMOTE_TEST_APIKEY", "test-key")],
+    );
     assert!(!stderr.contains("test-key"), "the API key leaked into the log: {stderr}");
-    let answers = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("scan output is JSON"))
-        .collect();
-    (answers, stderr.into_owned())
+    (answers, stderr)
 }
 
 fn detectors(answer: &Value) -> Vec<&str> {

@@ -21,6 +21,17 @@ pub fn cases(file: &str) -> Vec<Value> {
 /// One `warden scan --direction DIRECTION` over `lines` (its JSONL input) with the
 /// gateway config `config` (written as `quality-{tag}.toml`); its output lines.
 pub fn scan(tag: &str, config: &str, direction: &str, lines: &[Value]) -> Vec<Value> {
+    scan_with_env(tag, config, direction, lines, &[]).0
+}
+
+/// [`scan`] with `env` added to the scanner's environment; also returns its stderr.
+pub fn scan_with_env(
+    tag: &str,
+    config: &str,
+    direction: &str,
+    lines: &[Value],
+    env: &[(&str, &str)],
+) -> (Vec<Value>, String) {
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let path = tmp.join(format!("quality-{tag}.toml"));
     std::fs::write(&path, config).expect("write config");
@@ -28,7 +39,10 @@ pub fn scan(tag: &str, config: &str, direction: &str, lines: &[Value]) -> Vec<Va
         .args(["scan", "--direction", direction, "--config"])
         .arg(&path)
         .env("XDG_CACHE_HOME", tmp.join("quality-cache"))
+        .env("XDG_STATE_HOME", tmp.join(format!("quality-state-{}", std::process::id())))
         .env("RUST_LOG", "warn")
+        .env_remove("WARDEN_CONFIG")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -39,11 +53,13 @@ pub fn scan(tag: &str, config: &str, direction: &str, lines: &[Value]) -> Vec<Va
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let out = child.wait_with_output().expect("scan finishes");
     writer.join().expect("writer").expect("write stdin");
-    assert!(out.status.success(), "warden scan failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "warden scan failed: {stderr}");
+    let answers = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("scan output is JSON"))
-        .collect()
+        .collect();
+    (answers, stderr)
 }
 
 /// Confusion counts of one set of cases.
